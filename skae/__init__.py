@@ -1,0 +1,19 @@
+"""skae: autoencoders as scikit-learn estimators, on Keras 3 with the torch backend.
+
+Importing skae selects Keras's torch backend (unless ``KERAS_BACKEND`` is set),
+so import skae before Keras.
+"""
+
+from . import _backend  # noqa: F401  (sets KERAS_BACKEND before Keras loads)
+from ._denoising import DenoisingAutoencoder
+from ._outlier import AutoencoderOutlierDetector
+from ._transformer import AutoencoderTransformer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutoencoderOutlierDetector",
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "__version__",
+]

@@ -1,0 +1,120 @@
+"""The one place where skae imports Keras.
+
+Keras reads its backend once, when it is first imported. skae needs the torch
+backend, so this module sets ``KERAS_BACKEND=torch`` (unless the user already
+chose a backend) before importing Keras, and fails with a clear message if Keras
+runs on another backend. Every other skae module gets ``keras`` from here.
+
+It also owns the two pieces of process state skae touches: the torch device a
+model lives on and the seeds drawn from a ``random_state``.
+"""
+
+import os
+import re
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+if keras.backend.backend() != "torch":  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "skae runs Keras on the torch backend, but Keras is using the "
+        f"{keras.backend.backend()!r} backend (KERAS_BACKEND="
+        f"{os.environ.get('KERAS_BACKEND')!r}). Import skae before keras, or set "
+        "the environment variable KERAS_BACKEND=torch before starting Python."
+    )
+
+__all__ = [
+    "keras",
+    "torch",
+    "resolve_device",
+    "device_scope",
+    "draw_seeds",
+]
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def check_device(device):
+    """Raise a ValueError unless ``device`` is a device string skae accepts."""
+    if not isinstance(device, str) or not _DEVICE_PATTERN.match(device):
+        raise ValueError(
+            "device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (N a GPU index); "
+            f"got {device!r}."
+        )
+
+
+def resolve_device(device):
+    """Return the :class:`torch.device` that ``device`` names on this machine.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"} or "cuda:N"
+        ``"auto"`` picks the first visible GPU when torch sees one (on a cluster
+        worker started with its own ``CUDA_VISIBLE_DEVICES``, that is the worker's
+        GPU) and the CPU otherwise.
+
+    Returns
+    -------
+    torch.device
+        With an explicit index for GPUs, so two estimators on ``"cuda"`` agree.
+    """
+    check_device(device)
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} asks for a GPU, but torch {torch.__version__} "
+                "sees none (no CUDA device, or a CPU-only build of torch). Use "
+                "device='auto' to fall back to the CPU."
+            )
+        count = torch.cuda.device_count()
+        index = torch.cuda.current_device() if dev.index is None else dev.index
+        if index >= count:
+            raise ValueError(
+                f"device={device!r} names GPU {index}, but only {count} GPU(s) "
+                "are visible."
+            )
+        dev = torch.device("cuda", index)
+    return dev
+
+
+def device_scope(device):
+    """Context manager placing new Keras variables and tensors on ``device``."""
+    return keras.device(str(device))
+
+
+def draw_seeds(random_state, n):
+    """Draw ``n`` independent 31-bit integer seeds from a ``RandomState``.
+
+    Parameters
+    ----------
+    random_state : numpy.random.RandomState
+        Already resolved by :func:`sklearn.utils.check_random_state`.
+    n : int
+        How many seeds.
+
+    Returns
+    -------
+    list of int
+    """
+    return [int(s) for s in random_state.randint(0, np.iinfo(np.int32).max, size=n)]
+
+
+def variables_to_numpy(variables):
+    """Copy Keras variables (or tensors) to numpy arrays on the host.
+
+    The same values as ``model.get_weights()``, read straight from the torch
+    tensors (without the NumPy 2 ``__array__`` deprecation path Keras takes).
+    """
+    values = []
+    for v in variables:
+        tensor = v.value if hasattr(v, "value") else v
+        values.append(tensor.detach().to("cpu").numpy().copy())
+    return values

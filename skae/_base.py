@@ -1,0 +1,661 @@
+"""BaseAutoencoder: what every skae estimator shares.
+
+The one ``fit`` (and ``partial_fit``), parameter validation, batched encoding,
+decoding and scoring, and pickling to CPU state. Estimators customise it through
+three small hooks:
+
+* ``_build_networks(n_features, seed) -> (encoder, decoder)``
+* ``_corruption(X) -> callable or None`` (noise applied to training inputs)
+* ``_after_fit(X)`` (e.g. an outlier threshold)
+"""
+
+import math
+import warnings
+from abc import ABCMeta
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._backend import (
+    check_device,
+    device_scope,
+    draw_seeds,
+    keras,
+    resolve_device,
+    variables_to_numpy,
+)
+from ._networks import dense_autoencoder, join
+from ._training import NonFiniteLossError, predict, train
+
+__all__ = ["BaseAutoencoder"]
+
+_OPTIMIZERS = {
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD",
+}
+
+_LOSSES = {
+    "mse": keras.losses.mean_squared_error,
+    "mae": keras.losses.mean_absolute_error,
+    "binary_crossentropy": keras.losses.binary_crossentropy,
+    "huber": keras.losses.huber,
+}
+
+# The parameters that define the network: a warm start cannot change them.
+_ARCHITECTURE_PARAMS = (
+    "n_components",
+    "hidden_layer_sizes",
+    "activation",
+    "output_activation",
+    "loss",
+    "dropout",
+    "l2",
+)
+
+_COMMON_PARAMETERS = """\
+    n_components : int, default={n_components_default}
+        Width of the bottleneck: the number of features ``transform`` returns.
+        {n_components_note}
+
+    hidden_layer_sizes : tuple of int, default=(128, 64)
+        Widths of the encoder's hidden layers, from the input inwards. The
+        decoder mirrors them, so ``(128, 64)`` with ``n_components=8`` on 64
+        features builds ``64-128-64-8-64-128-64``. ``()`` gives a linear
+        (PCA-like) encoder and decoder.
+
+    activation : str, default="relu"
+        Activation of the hidden layers; any name ``keras.activations.get``
+        knows ("relu", "tanh", "elu", "gelu", "selu", "sigmoid", ...).
+
+    output_activation : str, default="auto"
+        Activation of the reconstruction layer. "auto" picks "sigmoid" for
+        ``loss="binary_crossentropy"`` (reconstructions in [0, 1]) and "linear"
+        otherwise.
+
+    loss : {{"mse", "mae", "binary_crossentropy", "huber"}} or keras loss, \
+default="mse"
+        Reconstruction loss, minimised in training and reported per sample by
+        ``score_samples``. "binary_crossentropy" needs data in [0, 1] (e.g.
+        after ``MinMaxScaler``, or images scaled to [0, 1]). A
+        ``keras.losses.Loss`` instance or a Keras loss function of
+        ``(y_true, y_pred)`` returning one value per sample is also accepted.
+
+    optimizer : {{"adam", "adamw", "rmsprop", "sgd"}} or keras.optimizers.Optimizer, \
+default="adam"
+        Keras optimizer. A string builds it with ``learning_rate`` and
+        ``clipnorm``; an instance is copied from its config at each fit (never
+        modified), keeps its own learning rate and gets ``clipnorm`` only if
+        ``clipnorm`` is set here.
+
+    learning_rate : float, default=0.001
+        Step size of a string ``optimizer``.
+
+    epochs : int, default=100
+        Passes over the training data (fewer if early stopping triggers).
+
+    batch_size : int or "auto", default="auto"
+        Rows per training step; "auto" is ``min(200, n_samples)``, as in
+        scikit-learn's ``MLPRegressor``.
+
+    dropout : float in [0, 1), default=0.0
+        Dropout rate after every hidden layer, during training only.
+
+    l2 : float, default=0.0
+        L2 penalty on every weight matrix, added to the loss (Keras's
+        ``kernel_regularizer=L2(l2)``).
+
+    clipnorm : float or None, default=None
+        If set, each weight's gradient is clipped to this norm (Keras's
+        ``clipnorm``).
+
+    metrics : list of str or keras.metrics.Metric, default=None
+        Extra Keras metrics ("mse", "mae", ...) computed on the reconstructions
+        each epoch and stored in ``history_`` (with a ``val_`` copy when a
+        validation set is held out).
+
+    callbacks : list of keras.callbacks.Callback, default=None
+        Keras callbacks (``EarlyStopping``, ``ReduceLROnPlateau``,
+        ``CSVLogger``, your own ...) called during training as Keras's ``fit``
+        calls them.
+
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved for ``patience`` epochs
+        and restore the weights of the best epoch.
+
+    validation_fraction : float in [0, 1) or None, default=None
+        Fraction of the training rows held out (at random) to compute
+        ``val_loss`` and validation metrics each epoch. None means 0.1 when
+        ``early_stopping=True`` and no validation set otherwise.
+
+    patience : int, default=10
+        Epochs without improvement of ``val_loss`` before early stopping.
+
+    device : {{"auto", "cpu", "cuda"}} or "cuda:N", default="auto"
+        Where the network trains and runs: "auto" takes the first visible GPU
+        if torch sees one, else the CPU. Results always come back as numpy.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, batch order, validation split and
+        noise. An int gives identical results on every fit on the CPU.
+
+    verbose : int, default=0
+        0 is silent, 1 shows a progress bar, 2 prints one line per epoch.
+
+    warm_start : bool, default=False
+        If True, ``fit`` continues training the network of the previous fit
+        instead of building a new one (its architecture parameters must not have
+        changed)."""
+
+_COMMON_ATTRIBUTES = """\
+    encoder_ : keras.Model
+        The trained encoder, ``X -> bottleneck``. A regular Keras model (it
+        can be saved with ``encoder_.save("encoder.keras")``); it shares its
+        weights with ``decoder_``'s training model.
+
+    decoder_ : keras.Model
+        The trained decoder, ``bottleneck -> reconstruction``.
+
+    history_ : dict of str to list of float
+        Per-epoch ``loss`` (and ``val_loss``, metrics), as in Keras's
+        ``History.history``. Continued training appends to it.
+
+    n_iter_ : int
+        Number of epochs trained in total.
+
+    device_ : torch.device
+        Device the network lives on.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names."""
+
+
+def fill_doc(**extra):
+    """Class decorator filling ``{common_parameters}``/``{common_attributes}``."""
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__.format(
+            # The placeholders stand indented in the docstring: the fragments'
+            # first lines bring no indentation of their own.
+            common_parameters=_COMMON_PARAMETERS.format(**extra).lstrip(),
+            common_attributes=_COMMON_ATTRIBUTES.lstrip(),
+        )
+        return cls
+
+    return decorate
+
+
+def _per_sample_loss(loss):
+    """The loss as a function ``(y_true, y_pred) -> one value per sample``."""
+    if isinstance(loss, str):
+        return _LOSSES[loss]
+    if isinstance(loss, keras.losses.Loss):
+        return loss.call
+    return loss
+
+
+class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
+    """Base class for skae's autoencoders. Not for direct use."""
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [str],
+        "output_activation": [str],
+        "loss": [
+            StrOptions(set(_LOSSES)),
+            keras.losses.Loss,
+            callable,
+        ],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), keras.optimizers.Optimizer],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "clipnorm": [None, Interval(Real, 0, None, closed="neither")],
+        "metrics": [None, list],
+        "callbacks": [None, list],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    #: Warn when ``n_components >= n_features`` (the network can then learn the
+    #: identity). Denoising autoencoders may be overcomplete on purpose.
+    _warn_if_overcomplete = True
+
+    def __init__(
+        self,
+        *,
+        n_components,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=0.001,
+        epochs=100,
+        batch_size="auto",
+        dropout=0.0,
+        l2=0.0,
+        clipnorm=None,
+        metrics=None,
+        callbacks=None,
+        early_stopping=False,
+        validation_fraction=None,
+        patience=10,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.dropout = dropout
+        self.l2 = l2
+        self.clipnorm = clipnorm
+        self.metrics = metrics
+        self.callbacks = callbacks
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is densified batch by batch.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, epochs=self.epochs, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing from the current weights.
+
+        The first call builds the network. No validation set is held out and
+        early stopping does not apply; callbacks are called as in ``fit``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, epochs=1, incremental=True)
+
+    def _fit(self, X, *, epochs, incremental):
+        continuing = hasattr(self, "_model") and (incremental or self.warm_start)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=not continuing,
+        )
+        check_device(self.device)
+        self._check_hidden_layer_sizes()
+        self._check_data_fits_loss(X)
+        n_samples, n_features = X.shape
+        rng = check_random_state(self.random_state)
+        build_seed, train_seed, split_seed = draw_seeds(rng, 3)
+
+        if continuing:
+            self._check_architecture_unchanged()
+            model, optimizer, device = self._model, self._optimizer, self.device_
+            if isinstance(self.optimizer, str):
+                optimizer.learning_rate = self.learning_rate
+            history, initial_epoch = self.history_, self.n_iter_
+        else:
+            if self._warn_if_overcomplete and self.n_components >= n_features:
+                warnings.warn(
+                    f"n_components={self.n_components} is not smaller than the "
+                    f"number of features ({n_features}): the bottleneck does not "
+                    "compress, and the autoencoder can learn the identity.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            device = resolve_device(self.device)
+            with device_scope(device):
+                encoder, decoder = self._build_networks(n_features, build_seed)
+                model = join(encoder, decoder)
+            optimizer = self._make_optimizer()
+            history, initial_epoch = {}, 0
+
+        x_train, x_val = self._split(X, incremental, split_seed)
+        callbacks = list(self.callbacks or [])
+        if x_val is not None and self.early_stopping and not incremental:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=self.patience,
+                    restore_best_weights=True,
+                )
+            )
+        snapshot = variables_to_numpy(model.weights) if continuing else None
+        try:
+            new_history = train(
+                model,
+                x_train,
+                x_val=x_val,
+                loss=self._keras_loss(),
+                optimizer=optimizer,
+                metrics=list(self.metrics or []),
+                callbacks=callbacks,
+                epochs=epochs,
+                batch_size=self._batch_size(x_train.shape[0]),
+                corrupt=self._corruption(X),
+                seed=train_seed,
+                verbose=self.verbose,
+                device=device,
+                initial_epoch=initial_epoch,
+            )
+        except NonFiniteLossError:
+            if snapshot is not None:
+                model.set_weights(snapshot)  # keep the previous fit intact
+            raise
+
+        self._model = model
+        self._optimizer = optimizer
+        self._architecture = self._architecture_params()
+        self.encoder_ = model.get_layer("encoder")
+        self.decoder_ = model.get_layer("decoder")
+        self.device_ = device
+        for key, values in new_history.items():
+            history.setdefault(key, []).extend(values)
+        self.history_ = history
+        self.n_iter_ = initial_epoch + len(new_history.get("loss", []))
+        self._after_fit(X)
+        return self
+
+    # ------------------------------------------------------------- hooks
+
+    def _build_networks(self, n_features, seed):
+        """Hook: return ``(encoder, decoder)`` Keras models for ``n_features``."""
+        return dense_autoencoder(
+            n_features,
+            n_components=self.n_components,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation,
+            output_activation=self._output_activation(),
+            dropout=self.dropout,
+            l2=self.l2,
+            seed=seed,
+        )
+
+    def _corruption(self, X):
+        """Hook: ``corrupt(batch, generator) -> batch`` for training inputs, or None."""
+        return None
+
+    def _after_fit(self, X):
+        """Hook: called at the end of ``fit`` with the validated training data."""
+
+    # ------------------------------------------------------ fit helpers
+
+    def _check_hidden_layer_sizes(self):
+        sizes = np.asarray(self.hidden_layer_sizes)
+        if sizes.ndim != 1 or (
+            sizes.size
+            and not (np.issubdtype(sizes.dtype, np.integer) and sizes.min() >= 1)
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers; got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+
+    def _check_data_fits_loss(self, X):
+        if self.loss != "binary_crossentropy":
+            return
+        values = X.data if sp.issparse(X) else X
+        low, high = (
+            (float(values.min()), float(values.max())) if values.size else (0, 0)
+        )
+        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+            low, high = min(low, 0.0), max(high, 0.0)
+        if low < 0 or high > 1:
+            raise ValueError(
+                "loss='binary_crossentropy' needs X in [0, 1], but X ranges over "
+                f"[{low:.4g}, {high:.4g}]. Rescale X (e.g. with MinMaxScaler) or "
+                "use loss='mse'."
+            )
+
+    def _architecture_params(self):
+        params = self.get_params(deep=False)
+        return {name: params[name] for name in _ARCHITECTURE_PARAMS}
+
+    def _check_architecture_unchanged(self):
+        now = self._architecture_params()
+        changed = [
+            f"{name} from {self._architecture[name]!r} to {now[name]!r}"
+            for name in _ARCHITECTURE_PARAMS
+            if not _same(now[name], self._architecture[name])
+        ]
+        if changed:
+            raise ValueError(
+                "warm_start=True continues training the existing network, which "
+                f"cannot change {', '.join(changed)}. Set warm_start=False to "
+                "build a new network."
+            )
+
+    def _output_activation(self):
+        if self.output_activation != "auto":
+            return self.output_activation
+        return "sigmoid" if self.loss == "binary_crossentropy" else "linear"
+
+    def _keras_loss(self):
+        return self.loss
+
+    def _make_optimizer(self):
+        if isinstance(self.optimizer, str):
+            cls = getattr(keras.optimizers, _OPTIMIZERS[self.optimizer])
+            return cls(learning_rate=self.learning_rate, clipnorm=self.clipnorm)
+        config = self.optimizer.get_config()
+        if self.clipnorm is not None:
+            config["clipnorm"] = self.clipnorm
+        return self.optimizer.__class__.from_config(config)
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return max(1, min(200, n_samples))
+        return self.batch_size
+
+    def _split(self, X, incremental, seed):
+        """Return ``(x_train, x_val)``, x_val None when nothing is held out."""
+        fraction = self.validation_fraction
+        if fraction is None:
+            fraction = 0.1 if self.early_stopping else 0.0
+        if self.early_stopping and fraction == 0:
+            raise ValueError(
+                "early_stopping=True needs a validation set: set "
+                "validation_fraction > 0 (or leave it None for 0.1)."
+            )
+        if incremental or fraction == 0:
+            return X, None
+        n_samples = X.shape[0]
+        n_val = math.ceil(fraction * n_samples)
+        if n_val >= n_samples:
+            raise ValueError(
+                f"validation_fraction={fraction} leaves no training data with "
+                f"n_samples={n_samples}."
+            )
+        order = np.random.default_rng(seed).permutation(n_samples)
+        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+
+    # -------------------------------------------------------- inference
+
+    def _validate_for_inference(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+
+    def _encode(self, X):
+        """Bottleneck of validated ``X``, in ``X``'s float dtype."""
+        encoder = self.encoder_
+        z = predict(lambda t: encoder(t, training=False), X, device=self.device_)
+        return z.astype(X.dtype, copy=False)
+
+    def _decode(self, Z):
+        decoder = self.decoder_
+        x = predict(lambda t: decoder(t, training=False), Z, device=self.device_)
+        return x.astype(Z.dtype, copy=False)
+
+    def _reconstruction_errors(self, X):
+        """Per-sample reconstruction loss of validated ``X``, float64."""
+        model, per_sample = self._model, _per_sample_loss(self.loss)
+        errors = predict(
+            lambda t: model(t, training=False),
+            X,
+            device=self.device_,
+            reduce=per_sample,
+        )
+        return errors.astype(np.float64)
+
+    def score_samples(self, X):
+        """Minus the reconstruction error of each sample (higher is better).
+
+        The error is the training loss (``loss``) averaged over the features of
+        each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            ``-loss(x, reconstruction(x))`` per row.
+        """
+        X = self._validate_for_inference(X)
+        return -self._reconstruction_errors(X)
+
+    def score(self, X, y=None):
+        """Minus the mean reconstruction error on ``X`` (higher is better).
+
+        This lets ``GridSearchCV`` tune ``n_components`` and the other
+        parameters without labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``score_samples(X).mean()``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ----------------------------------------------------------- pickling
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never edit the live __dict__
+        if "_model" not in state:
+            return state
+        model, optimizer = state.pop("_model"), state.pop("_optimizer")
+        del state["encoder_"], state["decoder_"]
+        state["_keras_state"] = {
+            "model": keras.saving.serialize_keras_object(model),
+            "weights": variables_to_numpy(model.weights),
+            "optimizer": keras.saving.serialize_keras_object(optimizer),
+            "optimizer_variables": (
+                variables_to_numpy(optimizer.variables) if optimizer.built else None
+            ),
+        }
+        del state["device_"]
+        return state
+
+    def __setstate__(self, state):
+        keras_state = state.pop("_keras_state", None)
+        super().__setstate__(state)
+        if keras_state is None:
+            return
+        try:
+            device = resolve_device(self.device)
+        except ValueError as exc:
+            warnings.warn(
+                f"{exc} Loading the model on the CPU instead.",
+                UserWarning,
+                stacklevel=2,
+            )
+            device = resolve_device("cpu")
+        with device_scope(device):
+            model = keras.saving.deserialize_keras_object(keras_state["model"])
+            model.set_weights(keras_state["weights"])
+            optimizer = keras.saving.deserialize_keras_object(keras_state["optimizer"])
+            if keras_state["optimizer_variables"] is not None:
+                optimizer.build(model.trainable_variables)
+                for variable, value in zip(
+                    optimizer.variables, keras_state["optimizer_variables"], strict=True
+                ):
+                    variable.assign(value)
+        self._model = model
+        self._optimizer = optimizer
+        self.encoder_ = model.get_layer("encoder")
+        self.decoder_ = model.get_layer("decoder")
+        self.device_ = device
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _same(a, b):
+    """Parameter equality that treats tuples and lists of numbers alike."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return a is b or a == b

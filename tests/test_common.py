@@ -1,0 +1,34 @@
+"""scikit-learn's own estimator checks, run on every skae estimator."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+)
+
+# Small networks and few epochs: the checks test the contract, not the fit.
+FAST = dict(hidden_layer_sizes=(8,), n_components=2, epochs=2, device="cpu")
+
+ESTIMATORS = [
+    AutoencoderTransformer(**FAST),
+    DenoisingAutoencoder(**FAST),
+    AutoencoderOutlierDetector(**FAST),
+]
+
+# {check name: reason}. Empty: every check passes.
+EXPECTED_FAILED_CHECKS = {}
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+# The checks fit on data with as few as one feature, where n_components=2 does
+# not compress: skae warns about that (tested in test_validation.py).
+@pytest.mark.filterwarnings("ignore:n_components=2 is not smaller:UserWarning")
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
