@@ -406,9 +406,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self.encoder_ = model.get_layer("encoder")
         self.decoder_ = model.get_layer("decoder")
         self.device_ = device
-        for key, values in new_history.items():
-            history.setdefault(key, []).extend(values)
-        self.history_ = history
+        self.history_ = _concat_histories(history, new_history, initial_epoch)
         self.n_iter_ = initial_epoch + len(new_history.get("loss", []))
         self._after_fit(X)
         return self
@@ -540,25 +538,23 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _encode(self, X):
         """Bottleneck of validated ``X``, in ``X``'s float dtype."""
-        encoder = self.encoder_
-        z = predict(lambda t: encoder(t, training=False), X, device=self.device_)
+        z = predict(self.encoder_, X, device=self.device_)
         return z.astype(X.dtype, copy=False)
 
     def _decode(self, Z):
-        decoder = self.decoder_
-        x = predict(lambda t: decoder(t, training=False), Z, device=self.device_)
+        x = predict(self.decoder_, Z, device=self.device_)
         return x.astype(Z.dtype, copy=False)
 
     def _reconstruction_errors(self, X):
         """Per-sample reconstruction loss of validated ``X``, float64."""
-        model, per_sample = self._model, _per_sample_loss(self.loss)
         errors = predict(
-            lambda t: model(t, training=False),
-            X,
-            device=self.device_,
-            reduce=per_sample,
+            self._model, X, device=self.device_, reduce=_per_sample_loss(self.loss)
         )
         return errors.astype(np.float64)
+
+    def _reconstruct(self, X):
+        """Reconstructions of validated ``X``, in ``X``'s float dtype."""
+        return predict(self._model, X, device=self.device_).astype(X.dtype, copy=False)
 
     def score_samples(self, X):
         """Minus the reconstruction error of each sample (higher is better).
@@ -652,6 +648,21 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _concat_histories(old, new, n_old):
+    """A new history dict: ``old`` (``n_old`` epochs) followed by ``new``.
+
+    A key present in only one of them (``val_loss`` when one call held out a
+    validation set and the other did not) is padded with NaN, so every list
+    stays aligned with the epochs.
+    """
+    n_new = len(new.get("loss", []))
+    return {
+        key: list(old.get(key, [math.nan] * n_old))
+        + list(new.get(key, [math.nan] * n_new))
+        for key in {**old, **new}
+    }
 
 
 def _same(a, b):

@@ -1,94 +1,243 @@
 """The training engine and batched inference.
 
-Knows nothing of estimators: it trains a Keras model to reconstruct its input
-from arrays (dense numpy or scipy CSR), with a Keras loss, optimizer, metrics and
-callbacks, and runs a model over arrays in fixed-size batches.
+Knows nothing of estimators: :func:`train` trains a Keras model to reconstruct
+its input from arrays (dense numpy or scipy CSR) with a Keras loss, optimizer,
+metrics and callbacks; :func:`predict` runs a model over arrays in fixed-size
+batches.
 
-Two properties the estimators rely on:
+Training runs on one of two engines, chosen by :func:`select_engine`:
 
-* Reproducible: batch order, validation corruption and input corruption come
-  from the ``seed`` given here and per-layer seeds, never from a global RNG.
-* Batch-invariant inference: :func:`predict` always evaluates full batches of
-  :data:`INFERENCE_BATCH_SIZE` rows (the last one zero-padded), so a row gets the
-  same output whether it is scored alone or inside a larger array. Matrix kernels
-  pick different code paths for different batch shapes (a one-row product is a
-  matrix-vector product) and would otherwise differ in the last float32 bits.
+* ``"fast"``, a lean torch loop (the default): the data moves to the device
+  once, batches are index gathers on the device, the model runs as direct torch
+  calls on the Keras layers' own parameters (:mod:`skae._graph`), the optimizer
+  update is a few fused torch calls on the Keras optimizer's own state
+  (:mod:`skae._optim`), and losses are accumulated on the device and read once
+  per epoch. Keras callbacks are driven through their documented hooks.
+* ``"keras_fit"``, Keras's own ``model.fit``, for what the lean loop cannot run
+  faithfully: a model that overrides ``train_step``, ``test_step``,
+  ``compute_loss`` or ``compute_metrics``, and callbacks that rely on ``fit``'s
+  internals (``BackupAndRestore``, ``TensorBoard``).
+
+Both compute the same training as ``model.fit`` with the same optimizer settings
+(the same loss curve within float noise), and both are reproducible: batch
+order, dropout, noise and validation corruption come from ``seed``, never from
+a global random generator.
+
+:func:`predict` always evaluates full batches of :data:`INFERENCE_BATCH_SIZE`
+rows (the last one zero-padded), so a row gets the same output whether it is
+scored alone or inside a larger array: matrix kernels pick different code paths
+for different batch shapes (a one-row product is a matrix-vector product) and
+would otherwise differ in the last float32 bits.
 """
 
 import math
+import time
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
+import torch.nn.functional as F
 
 from ._backend import device_scope, keras, torch
+from ._graph import compile_model
+from ._optim import make_step
 
-__all__ = ["INFERENCE_BATCH_SIZE", "predict", "train"]
+__all__ = [
+    "INFERENCE_BATCH_SIZE",
+    "NonFiniteLossError",
+    "predict",
+    "select_engine",
+    "train",
+]
 
 #: Rows per inference batch (every batch has exactly this shape).
 INFERENCE_BATCH_SIZE = 1024
 
+#: Callbacks that need Keras ``fit`` itself.
+_FIT_ONLY_CALLBACKS = (keras.callbacks.BackupAndRestore, keras.callbacks.TensorBoard)
 
-def _dense_rows(x, start, stop):
-    """Rows ``start:stop`` of ``x`` as a float32 C-contiguous numpy array."""
-    rows = x[start:stop]
-    if sp.issparse(rows):
-        rows = rows.toarray()
-    return np.asarray(rows, dtype=np.float32, order="C")
-
-
-def _take_rows(x, index):
-    rows = x[index]
-    if sp.issparse(rows):
-        rows = rows.toarray()
-    return np.asarray(rows, dtype=np.float32, order="C")
-
-
-class _ReconstructionBatches(keras.utils.PyDataset):
-    """Batches ``(inputs, clean targets)`` in a fresh seeded order every epoch."""
-
-    def __init__(self, x, batch_size, rng, corrupt, generator):
-        super().__init__()
-        self._x = x
-        self._batch_size = batch_size
-        self._rng = rng
-        self._corrupt = corrupt
-        self._generator = generator
-        self._order = rng.permutation(x.shape[0])
-
-    def __len__(self):
-        return math.ceil(self._x.shape[0] / self._batch_size)
-
-    def __getitem__(self, i):
-        index = self._order[i * self._batch_size : (i + 1) * self._batch_size]
-        target = _take_rows(self._x, index)
-        inputs = target
-        if self._corrupt is not None:
-            inputs = self._corrupt(torch.from_numpy(target), self._generator).numpy()
-        return inputs, target
-
-    def on_epoch_end(self):
-        self._order = self._rng.permutation(self._x.shape[0])
-
-
-class _StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stop training at the first batch whose loss is NaN or infinite."""
-
-    def __init__(self):
-        super().__init__()
-        self.bad_epoch = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.bad_epoch = self._epoch
-            self.model.stop_training = True
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+#: Model methods whose override means the model trains its own way.
+_TRAINING_METHODS = ("train_step", "test_step", "compute_loss", "compute_metrics")
 
 
 class NonFiniteLossError(ValueError):
     """Raised when the training loss becomes NaN or infinite."""
+
+
+def _non_finite_loss(epoch):
+    return NonFiniteLossError(
+        f"The training loss became NaN or infinite in epoch {epoch + 1}. Lower "
+        "learning_rate, set clipnorm, or scale X (e.g. StandardScaler)."
+    )
+
+
+def select_engine(model, callbacks=()):
+    """Which engine trains ``model``: ``("fast", None)`` or ``("keras_fit", why)``."""
+    for name in _TRAINING_METHODS:
+        if getattr(type(model), name) is not getattr(keras.Model, name):
+            return "keras_fit", f"the model overrides {name}"
+    for callback in callbacks:
+        if isinstance(callback, _FIT_ONLY_CALLBACKS):
+            return "keras_fit", f"{type(callback).__name__} needs Keras fit"
+    return "fast", None
+
+
+# ----------------------------------------------------------------- losses
+
+_TORCH_LOSSES = {
+    "mse": lambda y, p: F.mse_loss(p, y),
+    "mae": lambda y, p: F.l1_loss(p, y),
+    "huber": lambda y, p: F.huber_loss(p, y, delta=1.0),
+    "binary_crossentropy": lambda y, p: F.binary_cross_entropy(
+        torch.clip(p, keras.config.epsilon(), 1.0 - keras.config.epsilon()), y
+    ),
+}
+_TORCH_LOSSES["mean_squared_error"] = _TORCH_LOSSES["mse"]
+_TORCH_LOSSES["mean_absolute_error"] = _TORCH_LOSSES["mae"]
+
+
+def _batch_loss(loss):
+    """``loss`` as ``(y_true, y_pred) -> scalar``, averaged as Keras does."""
+    if isinstance(loss, str) and loss in _TORCH_LOSSES:
+        return _TORCH_LOSSES[loss]
+    loss = keras.losses.get(loss)
+    if isinstance(loss, keras.losses.Loss):
+        return loss
+    return lambda y, p: torch.mean(loss(y, p))
+
+
+class _Metrics:
+    """Per-epoch means of the loss and metrics, accumulated on the device."""
+
+    def __init__(self, metrics, *, copy=False):
+        self.names, self._fns, self._keras = ["loss"], [], []
+        for metric in metrics:
+            if isinstance(metric, str) and metric in _TORCH_LOSSES:
+                self.names.append(metric)
+                self._fns.append(_TORCH_LOSSES[metric])
+                continue
+            obj = keras.metrics.get(metric)
+            if copy and isinstance(obj, keras.metrics.Metric):
+                obj = type(obj).from_config(obj.get_config())
+            if not isinstance(obj, keras.metrics.Metric):
+                name = metric if isinstance(metric, str) else obj.__name__
+                obj = keras.metrics.MeanMetricWrapper(obj, name=name)
+            self._keras.append(obj)
+        self.names += [m.name for m in self._keras]
+        self.reset()
+
+    def reset(self):
+        self._sums, self._count = None, 0
+        for metric in self._keras:
+            metric.reset_state()
+
+    def update(self, loss, target, output):
+        n = target.shape[0]
+        values = [loss.detach()] + [fn(target, output) for fn in self._fns]
+        batch = torch.stack(values) * n
+        self._sums = batch if self._sums is None else self._sums + batch
+        self._count += n
+        for metric in self._keras:
+            metric.update_state(target, output)
+
+    def running_loss(self):
+        return self._sums[0] / self._count
+
+    def result(self, prefix=""):
+        values = (self._sums / self._count).tolist() if self._count else []
+        values += [float(keras.ops.convert_to_numpy(m.result())) for m in self._keras]
+        return {
+            prefix + name: value for name, value in zip(self.names, values, strict=True)
+        }
+
+
+# -------------------------------------------------------------- progress
+
+
+class _Progress:
+    """verbose=1: one Keras progress bar counting epochs; 2: a line per epoch."""
+
+    def __init__(self, verbose, epochs, steps_per_epoch, initial_epoch):
+        self.verbose = verbose
+        self.epochs, self.steps = epochs, steps_per_epoch
+        self.initial_epoch = initial_epoch
+        self.bar = None
+        self._shown = time.monotonic()
+        if verbose == 1:
+            self.bar = keras.utils.Progbar(epochs, unit_name="epoch")
+            self.bar.stateful_metrics = _Everything()  # show values as given
+
+    def batch(self, epoch, step, metrics):
+        """Move the bar within a long epoch, at most twice a second."""
+        now = time.monotonic()
+        if self.bar is None or now - self._shown < 0.5:
+            return
+        self._shown = now
+        done = epoch - self.initial_epoch + (step + 1) / self.steps
+        self.bar.update(done, [("loss", float(metrics.running_loss()))])
+
+    def epoch(self, epoch, logs, seconds):
+        done = epoch + 1 - self.initial_epoch
+        if self.bar is not None:
+            self._shown = time.monotonic()
+            self.bar.update(done, list(logs.items()))
+        elif self.verbose == 2:
+            shown = " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
+            total = self.initial_epoch + self.epochs
+            print(f"Epoch {epoch + 1}/{total} - {seconds:.2f}s - {shown}", flush=True)
+
+    def end(self, epoch):
+        if self.bar is not None and epoch + 1 - self.initial_epoch < self.epochs:
+            print(flush=True)  # stopped early: end the bar's line
+
+
+class _Everything(tuple):
+    """A ``stateful_metrics`` that contains every name: show values as given."""
+
+    def __contains__(self, item):
+        return True
+
+
+# ------------------------------------------------------------------ data
+
+
+class _Rows:
+    """Training rows on the device, gathered by index."""
+
+    def __init__(self, x, device):
+        self.n = x.shape[0]
+        self.device = device
+        if sp.issparse(x):
+            self._sparse, self._data = x.tocsr(), None
+        else:
+            self._sparse = None
+            array = np.asarray(x, dtype=np.float32, order="C")
+            if not array.flags.writeable:
+                array = array.copy()
+            self._data = torch.from_numpy(array).to(device)
+
+    def take(self, index):
+        """Rows ``index`` (a torch int64 tensor on the device)."""
+        if self._sparse is None:
+            return self._data.index_select(0, index)
+        rows = self._sparse[index.cpu().numpy()].toarray().astype(np.float32)
+        return torch.from_numpy(rows).to(self.device)
+
+    def batches(self, size):
+        for start in range(0, self.n, size):
+            index = torch.arange(start, min(start + size, self.n), device=self.device)
+            yield self.take(index)
+
+
+# --------------------------------------------------------------- training
+
+
+def _implements_batch_hooks(callback):
+    cls = type(callback)
+    return any(
+        getattr(cls, hook) is not getattr(keras.callbacks.Callback, hook)
+        for hook in ("on_train_batch_begin", "on_train_batch_end", "on_batch_end")
+    )
 
 
 def train(
@@ -116,7 +265,8 @@ def train(
         Built on ``device``; trained in place.
     x : ndarray or scipy CSR matrix of shape (n_samples, n_features)
         Training data, also the target.
-    loss : keras loss (name, function or ``keras.losses.Loss``)
+    loss : str, callable or keras.losses.Loss
+        Any loss Keras's ``compile`` accepts.
     optimizer : keras.optimizers.Optimizer
         A fresh or previously used instance (its state carries on).
     epochs : int
@@ -133,7 +283,7 @@ def train(
         ``corrupt(batch, generator) -> batch`` applied to every training batch
         (fresh noise each time) and once to ``x_val``.
     seed : int, default=0
-        Seeds batch order and corruption.
+        Seeds batch order, dropout and corruption.
     verbose : int, default=0
         0 silent, 1 a progress bar, 2 one line per epoch.
     device : torch.device or str, default="cpu"
@@ -149,52 +299,313 @@ def train(
     Raises
     ------
     NonFiniteLossError
-        If the loss becomes NaN or infinite; the model is then left as it was
-        at that point and the caller decides whether to restore it.
+        If the loss becomes NaN or infinite; the model is left as it was at
+        that point and the caller decides whether to restore it.
     """
-    rng = np.random.default_rng(seed)
-    generator = torch.Generator(device="cpu")
-    generator.manual_seed(int(rng.integers(0, 2**62)))
-
-    validation_data = None
-    if x_val is not None:
-        val_target = _dense_rows(x_val, 0, x_val.shape[0])
-        val_inputs = val_target
-        if corrupt is not None:
-            val_inputs = corrupt(torch.from_numpy(val_target), generator).numpy()
-        validation_data = (val_inputs, val_target)
-
-    stop_on_nan = _StopOnNonFiniteLoss()
+    engine, _ = select_engine(model, callbacks)
+    run = _train_fast if engine == "fast" else _train_keras_fit
     with device_scope(device):
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics) or None)
-        batches = _ReconstructionBatches(x, batch_size, rng, corrupt, generator)
-        history = model.fit(
-            batches,
-            epochs=initial_epoch + epochs,
-            initial_epoch=initial_epoch,
-            validation_data=validation_data,
-            validation_batch_size=batch_size,
-            callbacks=[stop_on_nan, *callbacks],
-            shuffle=False,  # the batches shuffle themselves, from our seed
+        return run(
+            model,
+            x,
+            loss=loss,
+            optimizer=optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            metrics=metrics,
+            callbacks=callbacks,
+            x_val=x_val,
+            corrupt=corrupt,
+            seed=seed,
             verbose=verbose,
+            device=torch.device(device),
+            initial_epoch=initial_epoch,
         )
+
+
+# Randomness is a pure function of (seed, epoch, batch), so that both engines,
+# and a training continued in another call, draw exactly the same batches.
+_VALIDATION = -1  # the "epoch" whose noise corrupts the validation set
+
+
+def _epoch_order(seed, epoch, n_samples):
+    """The row order of ``epoch``."""
+    return np.random.default_rng([seed, epoch + 1]).permutation(n_samples)
+
+
+def _reseed(generator, seed, epoch, batch):
+    """Seed ``generator`` for the noise and dropout of one batch."""
+    generator.manual_seed(((seed * 1_000_003 + epoch + 1) * 1_000_033 + batch) % 2**63)
+    return generator
+
+
+def _train_fast(
+    model,
+    x,
+    *,
+    loss,
+    optimizer,
+    epochs,
+    batch_size,
+    metrics,
+    callbacks,
+    x_val,
+    corrupt,
+    seed,
+    verbose,
+    device,
+    initial_epoch,
+):
+    generator = torch.Generator(device=device)
+    program = compile_model(model)
+    program.generator = generator
+    step = make_step(optimizer, model.trainable_variables)
+    params = step.params
+    loss_fn = _batch_loss(loss)
+    train_metrics, val_metrics = _Metrics(metrics), _Metrics(metrics, copy=True)
+
+    rows = _Rows(x, device)
+    val_rows = val_inputs = None
+    if x_val is not None:
+        val_rows = _Rows(x_val, device)
+        if corrupt is not None:  # once, as the Keras fit engine does
+            val_inputs = corrupt(
+                val_rows.take(torch.arange(val_rows.n, device=device)),
+                _reseed(generator, seed, _VALIDATION, 0),
+            )
+
+    steps_per_epoch = math.ceil(rows.n / batch_size)
+    recorder = keras.callbacks.History()  # last, so it sees what callbacks add
+    callback_list = keras.callbacks.CallbackList(
+        [*callbacks, recorder],
+        model=model,
+        verbose=verbose,
+        epochs=initial_epoch + epochs,
+        steps=steps_per_epoch,
+    )
+    batch_hooks = any(_implements_batch_hooks(cb) for cb in callbacks)
+    progress = _Progress(verbose, epochs, steps_per_epoch, initial_epoch)
+    model.stop_training = False
+    epoch = initial_epoch - 1
+    logs = {}
+
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, initial_epoch + epochs):
+        started = time.monotonic()
+        callback_list.on_epoch_begin(epoch)
+        step.sync()
+        train_metrics.reset()
+        order = torch.from_numpy(_epoch_order(seed, epoch, rows.n)).to(device)
+        for i in range(steps_per_epoch):
+            if batch_hooks:
+                callback_list.on_train_batch_begin(i)
+            target = rows.take(order[i * batch_size : (i + 1) * batch_size])
+            _reseed(generator, seed, epoch, i)
+            inputs = target if corrupt is None else corrupt(target, generator)
+            output = program(inputs, training=True)
+            batch_loss = loss_fn(target, output)
+            extra = program.regularization_losses()
+            if extra:
+                batch_loss = batch_loss + sum(extra)
+            for p in params:
+                p.grad = None
+            batch_loss.backward()
+            with torch.no_grad():
+                step(
+                    [
+                        p.grad if p.grad is not None else torch.zeros_like(p)
+                        for p in params
+                    ]
+                )
+                train_metrics.update(batch_loss, target, output.detach())
+            if batch_hooks:
+                callback_list.on_train_batch_end(
+                    i, {"loss": train_metrics.running_loss()}
+                )
+            progress.batch(epoch, i, train_metrics)
+            if model.stop_training:
+                break
+        logs = train_metrics.result()
+        if not math.isfinite(logs["loss"]):
+            callback_list.on_train_end(logs)
+            raise _non_finite_loss(epoch)
+        if val_rows is not None:
+            logs.update(_evaluate(program, val_rows, val_inputs, loss_fn, val_metrics))
+        callback_list.on_epoch_end(epoch, logs)
+        progress.epoch(epoch, logs, time.monotonic() - started)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    progress.end(epoch)
+    return {k: [float(v) for v in values] for k, values in recorder.history.items()}
+
+
+def _evaluate(program, rows, corrupted, loss_fn, metrics):
+    """Validation loss and metrics, in inference mode, as Keras reports them."""
+    metrics.reset()
+    with torch.no_grad():
+        for start, target in zip(
+            range(0, rows.n, INFERENCE_BATCH_SIZE),
+            rows.batches(INFERENCE_BATCH_SIZE),
+            strict=True,
+        ):
+            inputs = target
+            if corrupted is not None:
+                inputs = corrupted[start : start + target.shape[0]]
+            output = program(inputs, training=False)
+            batch_loss = loss_fn(target, output)
+            extra = program.regularization_losses()
+            if extra:
+                batch_loss = batch_loss + sum(extra)
+            metrics.update(batch_loss, target, output)
+    return metrics.result(prefix="val_")
+
+
+# ------------------------------------------------------ Keras fit engine
+
+
+def _take_rows(x, index):
+    rows = x[index]
+    if sp.issparse(rows):
+        rows = rows.toarray()
+    return np.asarray(rows, dtype=np.float32, order="C")
+
+
+class _ReconstructionBatches(keras.utils.PyDataset):
+    """Batches ``(inputs, clean targets)`` for Keras ``fit``.
+
+    Row order and noise come from :func:`_epoch_order` and :func:`_reseed`, as in
+    the fast engine; :class:`_EpochTracker` tells the batches which epoch runs.
+    Keras reads one batch before training to learn its shape: that read gets
+    the first rows, clean, and draws nothing.
+    """
+
+    def __init__(self, x, batch_size, seed, corrupt):
+        super().__init__()
+        self._x = x
+        self._batch_size = batch_size
+        self._seed = seed
+        self._corrupt = corrupt
+        self._generator = torch.Generator()
+        self.epoch = None
+        self._order_epoch = self._order = None
+
+    def __len__(self):
+        return math.ceil(self._x.shape[0] / self._batch_size)
+
+    def __getitem__(self, i):
+        size = self._batch_size
+        if self.epoch is None:  # Keras peeking at the data before training
+            target = _take_rows(self._x, slice(i * size, (i + 1) * size))
+            return target, target
+        if self._order_epoch != self.epoch:
+            self._order = _epoch_order(self._seed, self.epoch, self._x.shape[0])
+            self._order_epoch = self.epoch
+        target = _take_rows(self._x, self._order[i * size : (i + 1) * size])
+        inputs = target
+        if self._corrupt is not None:
+            generator = _reseed(self._generator, self._seed, self.epoch, i)
+            inputs = self._corrupt(torch.from_numpy(target), generator).numpy()
+        return inputs, target
+
+
+class _EpochTracker(keras.callbacks.Callback):
+    """Tells the batches the epoch number Keras ``fit`` is starting."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self._batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._batches.epoch = epoch
+
+
+class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop training at the first batch whose loss is NaN or infinite."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad_epoch = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad_epoch = self._epoch
+            self.model.stop_training = True
+
+
+def _train_keras_fit(
+    model,
+    x,
+    *,
+    loss,
+    optimizer,
+    epochs,
+    batch_size,
+    metrics,
+    callbacks,
+    x_val,
+    corrupt,
+    seed,
+    verbose,
+    device,
+    initial_epoch,
+):
+    validation_data = None
+    if x_val is not None:
+        val_target = _take_rows(x_val, slice(None))
+        val_inputs = val_target
+        if corrupt is not None:
+            generator = _reseed(torch.Generator(), seed, _VALIDATION, 0)
+            val_inputs = corrupt(torch.from_numpy(val_target), generator).numpy()
+        validation_data = (val_inputs, val_target)
+    stop_on_nan = _StopOnNonFiniteLoss()
+    batches = _ReconstructionBatches(x, batch_size, seed, corrupt)
+    history = model.fit(
+        batches,
+        epochs=initial_epoch + epochs,
+        initial_epoch=initial_epoch,
+        validation_data=validation_data,
+        validation_batch_size=batch_size,
+        callbacks=[_EpochTracker(batches), stop_on_nan, *callbacks],
+        shuffle=False,  # the batches shuffle themselves, from our seed
+        verbose=verbose,
+    )
     if stop_on_nan.bad_epoch is not None:
-        raise NonFiniteLossError(
-            f"The training loss became NaN or infinite in epoch "
-            f"{stop_on_nan.bad_epoch + 1}. Lower learning_rate, set clipnorm, or "
-            "scale X (e.g. StandardScaler)."
-        )
+        raise _non_finite_loss(stop_on_nan.bad_epoch)
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
-def predict(fn, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
-    """Apply ``fn`` to ``x`` in fixed-shape batches and return numpy float32.
+# --------------------------------------------------------------- inference
+
+
+def _inference_program(model):
+    """The compiled program of ``model`` for inference, cached per model.
+
+    Programs hold the model's parameter tensors, which Keras updates in place,
+    so a cached program always computes with the current weights.
+    """
+    program = _PROGRAMS.get(model)
+    if program is None:
+        program = _PROGRAMS[model] = compile_model(model)
+    return program
+
+
+_PROGRAMS = weakref.WeakKeyDictionary()
+
+
+def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
+    """Run ``model`` over ``x`` in fixed-shape batches; return numpy.
 
     Parameters
     ----------
-    fn : callable
-        Maps a float32 torch tensor of shape (batch_size, n_features) on
-        ``device`` to a tensor of shape (batch_size, ...).
+    model : keras.Model
+        One input, one output; run as direct torch calls (:mod:`skae._graph`).
     x : ndarray or scipy sparse matrix of shape (n_samples, n_features)
     device : torch.device
     reduce : callable or None, default=None
@@ -209,19 +620,30 @@ def predict(fn, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
     """
     n_samples, n_features = x.shape
     device = torch.device(device)
-    # Rows are copied into one host buffer with numpy (which also casts and reads
-    # read-only or sparse input), then moved to the device in one transfer.
+    program = _inference_program(model)
+    # Full batches of a float32 C-contiguous writable array are used in place;
+    # other rows are copied into one host buffer with numpy (which also casts
+    # and reads read-only or sparse input), then moved to the device.
+    in_place = (
+        isinstance(x, np.ndarray)
+        and x.dtype == np.float32
+        and x.flags.c_contiguous
+        and x.flags.writeable
+    )
     staging = np.zeros((batch_size, n_features), dtype=np.float32)
-    host = torch.from_numpy(staging)
     result = None
     with torch.no_grad(), device_scope(device):
         for start in range(0, n_samples, batch_size):
             stop = min(start + batch_size, n_samples)
-            rows = x[start:stop]
-            staging[: stop - start] = rows.toarray() if sp.issparse(rows) else rows
-            staging[stop - start :] = 0.0
+            if in_place and stop - start == batch_size:
+                host = torch.from_numpy(x[start:stop])
+            else:
+                rows = x[start:stop]
+                staging[: stop - start] = rows.toarray() if sp.issparse(rows) else rows
+                staging[stop - start :] = 0.0
+                host = torch.from_numpy(staging)
             inputs = host if device.type == "cpu" else host.to(device)
-            out = fn(inputs)
+            out = program(inputs, training=False)
             if reduce is not None:
                 out = reduce(inputs, out)
             out = out[: stop - start].detach().to("cpu").numpy()

@@ -105,25 +105,32 @@ def test_transform_keeps_float32_and_float64(digits):
 
 
 def test_digits_features_beat_pca(digits):
-    """AE-16 features: at least PCA-16's accuracy and a lower reconstruction MSE."""
+    """AE-16 features: at least PCA-16's accuracy and a lower reconstruction MSE.
+
+    benchmarks/quality_digits.py measures the same over several seeds.
+    """
     X, y = digits
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, random_state=0
     )
     pca = PCA(n_components=16, random_state=0).fit(X_train)
     ae = AutoencoderTransformer(
-        n_components=16, epochs=300, device="cpu", random_state=0
+        n_components=16,
+        hidden_layer_sizes=(512, 256),
+        epochs=300,
+        device="cpu",
+        random_state=0,
     ).fit(X_train)
 
     def accuracy(model):
-        clf = LogisticRegression(max_iter=2000)
+        clf = LogisticRegression(max_iter=5000)
         clf.fit(model.transform(X_train), y_train)
         return clf.score(model.transform(X_test), y_test)
 
     def mse(model):
         return ((model.inverse_transform(model.transform(X_test)) - X_test) ** 2).mean()
 
-    assert accuracy(ae) >= accuracy(pca)
+    assert accuracy(ae) >= max(accuracy(pca), 0.943)  # 0.943: shared/data README
     assert mse(ae) < mse(pca)
 
 
@@ -282,3 +289,15 @@ def test_denoiser_rejects_fraction_above_one(digits):
     X, _ = digits
     with pytest.raises(ValueError, match="must be below 1"):
         DenoisingAutoencoder(**FAST, noise="masking", noise_level=1.5).fit(X[:50])
+
+
+def test_history_stays_aligned_when_validation_comes_and_goes(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(**FAST, validation_fraction=0.2).fit(X[:200])
+    previous = ae.history_
+    ae.partial_fit(X[:200])  # no validation set in partial_fit
+    assert len(ae.history_["loss"]) == len(ae.history_["val_loss"]) == 4
+    assert np.isnan(ae.history_["val_loss"][3]) and not np.isnan(
+        ae.history_["val_loss"][2]
+    )
+    assert len(previous["loss"]) == 3  # the earlier history_ object is left alone

@@ -1,0 +1,313 @@
+"""Run a Keras functional model as direct torch calls on its own variables.
+
+Calling a Keras model costs far more than the math it does on small networks:
+every layer call goes through Keras's argument checks, name scopes and dtype
+policies. :func:`compile_model` walks the functional graph once and returns a
+:class:`Program` that runs the same computation with plain torch operations on
+the layers' own ``torch.nn.Parameter`` objects, so training and inference
+update and read exactly the weights Keras sees.
+
+Layers whose maths is known are compiled (``Dense``, ``Dropout``,
+``Activation``, nested functional models and ``Sequential`` models); every
+other layer or operation is called through Keras as usual, inside the same
+program. Models that are not functional (subclassed ``keras.Model``) run as
+one Keras call.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from ._backend import keras
+
+__all__ = ["Program", "compile_model"]
+
+_Functional = keras.src.models.functional.Functional
+
+_ACTIVATIONS = {
+    keras.activations.linear: None,
+    keras.activations.relu: torch.relu,
+    keras.activations.sigmoid: torch.sigmoid,
+    keras.activations.tanh: torch.tanh,
+    keras.activations.elu: F.elu,
+    keras.activations.selu: F.selu,
+    keras.activations.gelu: F.gelu,
+    keras.activations.softplus: F.softplus,
+    keras.activations.silu: F.silu,
+    keras.activations.leaky_relu: lambda x: F.leaky_relu(x, 0.2),
+    keras.activations.softmax: lambda x: torch.softmax(x, dim=-1),
+}
+
+
+def _torch_activation(activation):
+    """The torch function for a Keras activation (None for linear)."""
+    try:
+        return _ACTIVATIONS[activation]
+    except (KeyError, TypeError):  # unknown or unhashable: let Keras run it
+        return activation
+
+
+def _plain_float32(layer):
+    """True when ``layer`` computes in float32 with no quantisation or LoRA."""
+    return (
+        getattr(layer, "compute_dtype", "float32") == "float32"
+        and getattr(layer, "quantization_mode", None) is None
+        and not getattr(layer, "lora_enabled", False)
+        and getattr(layer, "activity_regularizer", None) is None
+    )
+
+
+class Program:
+    """A compiled forward pass: ``program(x, training) -> output``.
+
+    Attributes
+    ----------
+    compiled_layers : list of keras.Layer
+        Layers run as direct torch calls.
+    keras_layers : list of keras.Operation
+        Layers and operations run through Keras.
+    """
+
+    def __init__(self, steps, input_ids, output_id, compiled_layers, keras_layers):
+        self._steps = steps
+        self._input_ids = input_ids
+        self._output_id = output_id
+        self.compiled_layers = compiled_layers
+        self.keras_layers = keras_layers
+        self.generator = None
+
+    def __call__(self, x, training=False):
+        values = dict.fromkeys(self._input_ids, x)
+        for run, arguments, output_ids in self._steps:
+            outputs = run(values, arguments, training)
+            if len(output_ids) == 1:
+                values[output_ids[0]] = outputs
+            else:
+                values.update(zip(output_ids, keras.tree.flatten(outputs), strict=True))
+        return values[self._output_id]
+
+    def regularization_losses(self):
+        """Weight penalties of the compiled layers, plus every loss the layers
+        run through Keras added during the last call (``layer.losses``)."""
+        losses = []
+        for layer in self.compiled_layers:
+            for variable, regularizer in (
+                (
+                    (getattr(layer, "kernel", None), layer.kernel_regularizer),
+                    (getattr(layer, "bias", None), layer.bias_regularizer),
+                )
+                if isinstance(layer, keras.layers.Dense)
+                else ()
+            ):
+                if regularizer is not None and variable is not None:
+                    losses.append(_penalty(regularizer, variable.value))
+        for layer in self.keras_layers:
+            if isinstance(layer, keras.layers.Layer):
+                losses.extend(layer.losses)
+        return losses
+
+
+def _penalty(regularizer, weight):
+    if type(regularizer) is keras.regularizers.L2:
+        return regularizer.l2 * torch.sum(weight * weight)
+    return regularizer(weight)
+
+
+# -------------------------------------------------------------- layer steps
+
+
+def _dense_step(layer):
+    kernel = layer.kernel.value
+    bias = layer.bias.value if layer.use_bias else None
+    activation = _torch_activation(layer.activation)
+
+    def run(values, key, training):
+        x = values[key]
+        if bias is not None and x.dim() == 2:
+            y = torch.addmm(bias, x, kernel)
+        else:
+            y = torch.matmul(x, kernel)
+            if bias is not None:
+                y = y + bias
+        return y if activation is None else activation(y)
+
+    return run
+
+
+def _activation_step(layer):
+    activation = _torch_activation(layer.activation)
+
+    def run(values, key, training):
+        x = values[key]
+        return x if activation is None else activation(x)
+
+    return run
+
+
+def _dropout_step(layer, program):
+    keep = 1.0 - layer.rate
+
+    def run(values, key, training):
+        x = values[key]
+        if not training or layer.rate == 0:
+            return x
+        mask = torch.rand(x.shape, generator=program.generator, device=x.device)
+        return torch.where(mask < keep, x / keep, torch.zeros((), device=x.device))
+
+    return run
+
+
+def _keras_step(operation):
+    """Call ``operation`` through Keras with the node's own arguments."""
+    takes_training = getattr(operation, "_call_has_training_arg", False)
+
+    def run(values, arguments, training):
+        args, kwargs = arguments.fill_in(values)
+        if takes_training:
+            kwargs["training"] = training
+        return operation(*args, **kwargs)
+
+    return run
+
+
+def _simple_input(node):
+    """The id of a node's single tensor argument, or None if it has others.
+
+    Keyword arguments left at None (Keras records ``mask=None`` for nested
+    models) do not count.
+    """
+    args, kwargs = node.arguments.args, node.arguments.kwargs
+    if (
+        len(args) == 1
+        and isinstance(args[0], keras.KerasTensor)
+        and all(value is None for value in kwargs.values())
+    ):
+        return id(args[0])
+    return None
+
+
+# ------------------------------------------------------------- compilation
+
+
+def _functional_of(model):
+    """The functional graph behind ``model``, or None if it has none."""
+    if isinstance(model, _Functional):
+        return model
+    if isinstance(model, keras.Sequential):
+        return getattr(model, "_functional", None)
+    return None
+
+
+def _emit(graph, input_ids, steps, program_parts):
+    """Append the steps of ``graph`` (reading ``input_ids``) to ``steps``.
+
+    Returns the id its output value is stored under.
+    """
+    compiled, keras_ops, program = program_parts
+    alias = {id(t): i for t, i in zip(graph.inputs, input_ids, strict=True)}
+
+    def key(tensor_id):
+        return alias.get(tensor_id, tensor_id)
+
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            op = node.operation
+            if not op or node.is_input:
+                continue
+            output_ids = [key(id(t)) for t in node.outputs]
+            simple = _simple_input(node)
+            inner = _functional_of(op) if simple is not None else None
+            if inner is not None and len(inner.inputs) == 1 and len(inner.outputs) == 1:
+                out = _emit(inner, [key(simple)], steps, program_parts)
+                alias[id(node.outputs[0])] = out
+                continue
+            if (
+                simple is not None
+                and type(op) is keras.layers.Dense
+                and _plain_float32(op)
+            ):
+                steps.append((_dense_step(op), key(simple), output_ids))
+                compiled.append(op)
+            elif simple is not None and type(op) is keras.layers.Activation:
+                steps.append((_activation_step(op), key(simple), output_ids))
+                compiled.append(op)
+            elif (
+                simple is not None
+                and type(op) is keras.layers.Dropout
+                and op.noise_shape is None
+            ):
+                steps.append((_dropout_step(op, program), key(simple), output_ids))
+                compiled.append(op)
+            else:
+                steps.append(
+                    (_keras_step(op), _Renamed(node.arguments, alias), output_ids)
+                )
+                keras_ops.append(op)
+    (output,) = graph.outputs
+    return key(id(output))
+
+
+class _Renamed:
+    """Node arguments whose input tensors may live under an alias id."""
+
+    def __init__(self, arguments, alias):
+        self._arguments = arguments
+        self._alias = alias
+
+    def fill_in(self, values):
+        if not self._alias:
+            return self._arguments.fill_in(values)
+        view = _AliasedValues(values, self._alias)
+        return self._arguments.fill_in(view)
+
+
+class _AliasedValues(dict):
+    def __init__(self, values, alias):
+        super().__init__()
+        self._values = values
+        self._alias = alias
+
+    def __contains__(self, tensor_id):
+        return self._alias.get(tensor_id, tensor_id) in self._values
+
+    def __getitem__(self, tensor_id):
+        return self._values[self._alias.get(tensor_id, tensor_id)]
+
+    def get(self, tensor_id, default=None):
+        return self._values.get(self._alias.get(tensor_id, tensor_id), default)
+
+
+def compile_model(model):
+    """Compile ``model`` (one input, one output) into a :class:`Program`.
+
+    The program reads the variables' current tensors, so compile again after a
+    variable is replaced (assignments that copy into the tensor are fine).
+    """
+    graph = _functional_of(model)
+    compiled, keras_ops = [], []
+    if graph is None or len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        input_id = "x"
+        program = Program(
+            [(_whole_model_step(model), input_id, ["y"])],
+            ["x"],
+            "y",
+            compiled,
+            keras_ops,
+        )
+        keras_ops.append(model)
+        return program
+    program = Program([], [], None, compiled, keras_ops)
+    input_id = id(graph.inputs[0])
+    output_id = _emit(graph, [input_id], program._steps, (compiled, keras_ops, program))
+    program._input_ids = [input_id]
+    program._output_id = output_id
+    return program
+
+
+def _whole_model_step(model):
+    takes_training = getattr(model, "_call_has_training_arg", True)
+
+    def run(values, key, training):
+        x = values[key]
+        return model(x, training=training) if takes_training else model(x)
+
+    return run
