@@ -31,7 +31,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from skae import AutoencoderTransformer
-from skae._networks import dense_autoencoder, join
+from skae._networks import build_autoencoder, join
 
 CASES = {
     "small": dict(hidden=(32,), n_components=8, n_rows=None, n_features=64),
@@ -102,7 +102,7 @@ def torch_loop_epochs(X, spec, epochs, device):
 def keras_fit_epochs(X, spec, epochs, device):
     with keras.device(str(device)):
         model = join(
-            *dense_autoencoder(
+            *build_autoencoder(
                 X.shape[1],
                 n_components=spec["n_components"],
                 hidden_layer_sizes=spec["hidden"],

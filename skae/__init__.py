@@ -8,6 +8,7 @@ from . import _backend  # noqa: F401  (sets KERAS_BACKEND before Keras loads)
 from ._denoising import DenoisingAutoencoder
 from ._outlier import AutoencoderOutlierDetector
 from ._transformer import AutoencoderTransformer
+from ._variational import VariationalAutoencoder
 
 __version__ = "0.1.0"
 
@@ -15,5 +16,6 @@ __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
+    "VariationalAutoencoder",
     "__version__",
 ]

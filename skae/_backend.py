@@ -9,6 +9,7 @@ It also owns the two pieces of process state skae touches: the torch device a
 model lives on and the seeds drawn from a ``random_state``.
 """
 
+import contextlib
 import os
 import re
 
@@ -32,6 +33,8 @@ __all__ = [
     "resolve_device",
     "device_scope",
     "draw_seeds",
+    "torch_threads",
+    "variables_to_numpy",
 ]
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -118,3 +121,21 @@ def variables_to_numpy(variables):
         tensor = v.value if hasattr(v, "value") else v
         values.append(tensor.detach().to("cpu").numpy().copy())
     return values
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run torch's CPU operations on ``n_threads`` threads, then restore.
+
+    torch's thread count is process-wide; skae sets it for the duration of its
+    own work only and puts the previous value back, even on error.
+    """
+    previous = torch.get_num_threads()
+    if n_threads == previous:
+        yield
+        return
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

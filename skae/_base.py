@@ -4,15 +4,22 @@ The one ``fit`` (and ``partial_fit``), parameter validation, batched encoding,
 decoding and scoring, and pickling to CPU state. Estimators customise it through
 three small hooks:
 
-* ``_build_networks(n_features, seed) -> (encoder, decoder)``
+* ``_build_networks(n_features, seed) -> (encoder, decoder)`` (e.g. a
+  variational bottleneck)
 * ``_corruption(X) -> callable or None`` (noise applied to training inputs)
 * ``_after_fit(X)`` (e.g. an outlier threshold)
+
+What is minimised and scored follows from the network (:func:`objective`): the
+reconstruction loss, plus the KL term and a negative-ELBO score when the
+encoder has a variational bottleneck.
 """
 
 import math
 import warnings
 from abc import ABCMeta
+from collections.abc import Callable
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +36,7 @@ from ._backend import (
     resolve_device,
     variables_to_numpy,
 )
-from ._networks import dense_autoencoder, join
+from ._networks import VariationalSampling, build_autoencoder, join, wrap_networks
 from ._training import NonFiniteLossError, predict, train
 
 __all__ = ["BaseAutoencoder"]
@@ -48,16 +55,6 @@ _LOSSES = {
     "huber": keras.losses.huber,
 }
 
-# The parameters that define the network: a warm start cannot change them.
-_ARCHITECTURE_PARAMS = (
-    "n_components",
-    "hidden_layer_sizes",
-    "activation",
-    "output_activation",
-    "loss",
-    "dropout",
-    "l2",
-)
 
 _COMMON_PARAMETERS = """\
     n_components : int, default={n_components_default}
@@ -151,7 +148,26 @@ default="adam"
     warm_start : bool, default=False
         If True, ``fit`` continues training the network of the previous fit
         instead of building a new one (its architecture parameters must not have
-        changed)."""
+        changed).
+
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)``: each row of ``X``
+        is an image (flattened in C order, channels last), and skae builds a
+        convolutional encoder and decoder: one 3x3 convolution with stride 2
+        per entry of ``hidden_layer_sizes`` (its number of filters), mirrored by
+        transposed convolutions. ``X`` stays 2-D, so Pipelines work unchanged.
+
+    encoder, decoder : keras.Model or callable, default=None
+        Your own networks, used instead of the built ones (give both). A
+        ``keras.Model`` is copied at each fit, with its current weights as the
+        starting point, and never modified; a callable is called with the
+        number of features and returns a new ``keras.Model``. The encoder maps
+        rows (or images of ``image_shape``) to the code, the decoder maps the
+        code back to rows (or images). ``n_components``,
+        ``hidden_layer_sizes``, ``activation``, ``output_activation``,
+        ``dropout`` and ``l2`` then do not apply. Custom layers must be
+        registered with ``keras.saving.register_keras_serializable`` for the
+        estimator to pickle."""
 
 _COMMON_ATTRIBUTES = """\
     encoder_ : keras.Model
@@ -192,6 +208,67 @@ def fill_doc(**extra):
         return cls
 
     return decorate
+
+
+class Objective(NamedTuple):
+    """What an estimator trains and scores with (see :func:`objective`)."""
+
+    #: Loss given to the training engine (any loss Keras's ``compile`` takes).
+    loss: object
+    #: Extra Keras metrics tracked in ``history_``.
+    metrics: list
+    #: ``per_sample(x, reconstruction) -> error per row``, for ``score_samples``.
+    per_sample: Callable
+
+
+class _LastKL(keras.metrics.Mean):
+    """Mean KL term of a sampling layer's latest calls, as a Keras metric."""
+
+    def __init__(self, sampling, name="kl_loss"):
+        super().__init__(name=name)
+        self._sampling = sampling
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(self._sampling.last_kl)
+
+
+def _sampling_layer(model):
+    """The model's :class:`VariationalSampling` layer, or None."""
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, VariationalSampling):
+            return layer
+    return None
+
+
+def _objective(model, loss):
+    """What training minimises and scoring reports for ``model`` and ``loss``.
+
+    A plain autoencoder minimises ``loss`` (averaged over features) and scores
+    each row by that loss. A variational one (its encoder has a
+    :class:`VariationalSampling` layer, which adds ``beta * KL`` to the loss
+    itself) minimises the loss summed over the features of a row and scores
+    each row by its negative ELBO: that sum plus the row's KL term (unweighted),
+    with the reconstruction at the posterior mean. ``history_`` then also
+    tracks ``reconstruction_loss`` and ``kl_loss``.
+    """
+    per_feature = _per_sample_loss(loss)
+    sampling = _sampling_layer(model)
+    if sampling is None:
+        return Objective(loss, [], per_feature)
+
+    def reconstruction_loss(y_true, y_pred):
+        return per_feature(y_true, y_pred) * y_true.shape[-1]
+
+    def negative_elbo(x, reconstructed):
+        return reconstruction_loss(x, reconstructed) + sampling.last_kl
+
+    metrics = [
+        keras.metrics.MeanMetricWrapper(
+            reconstruction_loss, name="reconstruction_loss"
+        ),
+        _LastKL(sampling),
+    ]
+    return Objective(reconstruction_loss, metrics, negative_elbo)
 
 
 def _per_sample_loss(loss):
@@ -235,7 +312,24 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "image_shape": [None, tuple],
+        "encoder": [None, callable],
+        "decoder": [None, callable],
     }
+
+    #: The parameters that define the network: a warm start cannot change them.
+    _ARCHITECTURE = (
+        "n_components",
+        "hidden_layer_sizes",
+        "activation",
+        "output_activation",
+        "loss",
+        "dropout",
+        "l2",
+        "image_shape",
+        "encoder",
+        "decoder",
+    )
 
     #: Warn when ``n_components >= n_features`` (the network can then learn the
     #: identity). Denoising autoencoders may be overcomplete on purpose.
@@ -244,7 +338,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     def __init__(
         self,
         *,
-        n_components,
+        n_components=2,
         hidden_layer_sizes=(128, 64),
         activation="relu",
         output_activation="auto",
@@ -265,6 +359,9 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         random_state=None,
         verbose=0,
         warm_start=False,
+        image_shape=None,
+        encoder=None,
+        decoder=None,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -287,6 +384,9 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.image_shape = image_shape
+        self.encoder = encoder
+        self.decoder = decoder
 
     # ------------------------------------------------------------------ fit
 
@@ -339,9 +439,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             reset=not continuing,
         )
         check_device(self.device)
-        self._check_hidden_layer_sizes()
         self._check_data_fits_loss(X)
-        n_samples, n_features = X.shape
+        n_features = X.shape[1]
         rng = check_random_state(self.random_state)
         build_seed, train_seed, split_seed = draw_seeds(rng, 3)
 
@@ -352,18 +451,11 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 optimizer.learning_rate = self.learning_rate
             history, initial_epoch = self.history_, self.n_iter_
         else:
-            if self._warn_if_overcomplete and self.n_components >= n_features:
-                warnings.warn(
-                    f"n_components={self.n_components} is not smaller than the "
-                    f"number of features ({n_features}): the bottleneck does not "
-                    "compress, and the autoencoder can learn the identity.",
-                    UserWarning,
-                    stacklevel=4,
-                )
             device = resolve_device(self.device)
             with device_scope(device):
                 encoder, decoder = self._build_networks(n_features, build_seed)
                 model = join(encoder, decoder)
+            self._warn_overcomplete(encoder, n_features)
             optimizer = self._make_optimizer()
             history, initial_epoch = {}, 0
 
@@ -378,14 +470,15 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 )
             )
         snapshot = variables_to_numpy(model.weights) if continuing else None
+        objective = _objective(model, self.loss)
         try:
             new_history = train(
                 model,
                 x_train,
                 x_val=x_val,
-                loss=self._keras_loss(),
+                loss=objective.loss,
                 optimizer=optimizer,
-                metrics=list(self.metrics or []),
+                metrics=[*(self.metrics or []), *objective.metrics],
                 callbacks=callbacks,
                 epochs=epochs,
                 batch_size=self._batch_size(x_train.shape[0]),
@@ -402,7 +495,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
         self._model = model
         self._optimizer = optimizer
-        self._architecture = self._architecture_params()
+        self._fitted_architecture = self._architecture_params()
         self.encoder_ = model.get_layer("encoder")
         self.decoder_ = model.get_layer("decoder")
         self.device_ = device
@@ -415,16 +508,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _build_networks(self, n_features, seed):
         """Hook: return ``(encoder, decoder)`` Keras models for ``n_features``."""
-        return dense_autoencoder(
-            n_features,
-            n_components=self.n_components,
-            hidden_layer_sizes=self.hidden_layer_sizes,
-            activation=self.activation,
-            output_activation=self._output_activation(),
-            dropout=self.dropout,
-            l2=self.l2,
-            seed=seed,
-        )
+        return self._networks(n_features, seed)
 
     def _corruption(self, X):
         """Hook: ``corrupt(batch, generator) -> batch`` for training inputs, or None."""
@@ -435,7 +519,23 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------ fit helpers
 
-    def _check_hidden_layer_sizes(self):
+    def _networks(self, n_features, seed, *, beta=None):
+        """The user's networks, or built ones; variational if ``beta`` is set."""
+        self._check_image_shape(n_features)
+        if (self.encoder is None) != (self.decoder is None):
+            raise ValueError(
+                "encoder and decoder go together: give both, or neither to let "
+                "skae build them."
+            )
+        if self.encoder is not None:
+            return wrap_networks(
+                self.encoder,
+                self.decoder,
+                n_features,
+                image_shape=self.image_shape,
+                beta=beta,
+                seed=seed,
+            )
         sizes = np.asarray(self.hidden_layer_sizes)
         if sizes.ndim != 1 or (
             sizes.size
@@ -444,6 +544,43 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive integers; got "
                 f"{self.hidden_layer_sizes!r}."
+            )
+        return build_autoencoder(
+            n_features,
+            n_components=self.n_components,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation,
+            output_activation=self._output_activation(),
+            dropout=self.dropout,
+            l2=self.l2,
+            seed=seed,
+            image_shape=self.image_shape,
+            beta=beta,
+        )
+
+    def _check_image_shape(self, n_features):
+        shape = self.image_shape
+        if shape is None:
+            return
+        if not (
+            len(shape) in (2, 3)
+            and all(isinstance(s, Integral) and s >= 1 for s in shape)
+            and math.prod(shape) == n_features
+        ):
+            raise ValueError(
+                "image_shape must be (height, width) or (height, width, channels) "
+                f"with as many pixels as X has features ({n_features}); got {shape}."
+            )
+
+    def _warn_overcomplete(self, encoder, n_features):
+        width = int(encoder.output_shape[-1])
+        if self._warn_if_overcomplete and width >= n_features:
+            warnings.warn(
+                f"n_components={width} is not smaller than the number of features "
+                f"({n_features}): the bottleneck does not compress, and the "
+                "autoencoder can learn the identity.",
+                UserWarning,
+                stacklevel=5,
             )
 
     def _check_data_fits_loss(self, X):
@@ -464,14 +601,14 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _architecture_params(self):
         params = self.get_params(deep=False)
-        return {name: params[name] for name in _ARCHITECTURE_PARAMS}
+        return {name: params[name] for name in self._ARCHITECTURE}
 
     def _check_architecture_unchanged(self):
         now = self._architecture_params()
         changed = [
-            f"{name} from {self._architecture[name]!r} to {now[name]!r}"
-            for name in _ARCHITECTURE_PARAMS
-            if not _same(now[name], self._architecture[name])
+            f"{name} from {self._fitted_architecture[name]!r} to {now[name]!r}"
+            for name in self._ARCHITECTURE
+            if not _same(now[name], self._fitted_architecture[name])
         ]
         if changed:
             raise ValueError(
@@ -484,9 +621,6 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         if self.output_activation != "auto":
             return self.output_activation
         return "sigmoid" if self.loss == "binary_crossentropy" else "linear"
-
-    def _keras_loss(self):
-        return self.loss
 
     def _make_optimizer(self):
         if isinstance(self.optimizer, str):
@@ -547,9 +681,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _reconstruction_errors(self, X):
         """Per-sample reconstruction loss of validated ``X``, float64."""
-        errors = predict(
-            self._model, X, device=self.device_, reduce=_per_sample_loss(self.loss)
-        )
+        per_sample = _objective(self._model, self.loss).per_sample
+        errors = predict(self._model, X, device=self.device_, reduce=per_sample)
         return errors.astype(np.float64)
 
     def _reconstruct(self, X):
@@ -603,8 +736,10 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             return state
         model, optimizer = state.pop("_model"), state.pop("_optimizer")
         del state["encoder_"], state["decoder_"]
+        config = keras.saving.serialize_keras_object(model)
+        config.pop("compile_config", None)  # the estimator compiles at each fit
         state["_keras_state"] = {
-            "model": keras.saving.serialize_keras_object(model),
+            "model": config,
             "weights": variables_to_numpy(model.weights),
             "optimizer": keras.saving.serialize_keras_object(optimizer),
             "optimizer_variables": (

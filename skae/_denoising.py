@@ -101,6 +101,9 @@ class DenoisingAutoencoder(AutoencoderTransformer):
         random_state=None,
         verbose=0,
         warm_start=False,
+        image_shape=None,
+        encoder=None,
+        decoder=None,
     ):
         super().__init__(
             n_components=n_components,
@@ -124,6 +127,9 @@ class DenoisingAutoencoder(AutoencoderTransformer):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            image_shape=image_shape,
+            encoder=encoder,
+            decoder=decoder,
         )
         self.noise = noise
         self.noise_level = noise_level

@@ -1,18 +1,70 @@
 """Keras network builders.
 
-Pure Keras: each builder returns ``(encoder, decoder)``, two functional
-``keras.Model`` objects. :func:`join` wires them into the one model that is
-trained; the encoder and decoder stay views on it (shared weights).
+Pure Keras. :func:`build_autoencoder` returns ``(encoder, decoder)``, two
+functional ``keras.Model`` objects named "encoder" and "decoder" that take and
+return flat rows (images are reshaped inside), built dense or convolutional,
+with a plain or a variational bottleneck. :func:`wrap_networks` puts a user's
+own Keras models in the same form, and :func:`join` wires an encoder and a
+decoder into the one model that is trained; both stay views on it (shared
+weights).
 
 Every layer that draws random numbers gets its own seed, so building twice from
 the same seed gives the same weights and never touches a global RNG.
 """
 
+import copy
+import math
+
 import numpy as np
 
 from ._backend import keras
 
-__all__ = ["dense_autoencoder", "join"]
+__all__ = ["VariationalSampling", "build_autoencoder", "join", "wrap_networks"]
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class VariationalSampling(keras.layers.Layer):
+    """Sample ``z ~ N(mean, exp(log_var))`` and add ``beta * KL`` to the loss.
+
+    Called on ``[mean, log_var]``. In training it returns a sample (the
+    reparameterisation trick, so gradients reach both inputs); in inference it
+    returns ``mean``, which makes encoding deterministic. Either way it adds
+    ``beta`` times the batch mean of ``KL(N(mean, exp(log_var)) || N(0, I))``
+    to the model's losses and keeps the per-sample KL of the last call in
+    :attr:`last_kl`.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Weight of the KL term (a beta-VAE for ``beta != 1``).
+    seed : int or None, default=None
+        Seed of the sampling noise.
+    """
+
+    def __init__(self, beta=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.beta = beta
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.last_kl = None
+
+    def call(self, inputs, training=False):
+        mean, log_var = inputs
+        kl = -0.5 * keras.ops.sum(
+            1.0 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var), axis=-1
+        )
+        self.last_kl = kl
+        self.add_loss(self.beta * keras.ops.mean(kl))
+        if not training:
+            return mean
+        noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
+        return mean + keras.ops.exp(0.5 * log_var) * noise
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta, "seed": self.seed}
 
 
 def _seed_stream(seed):
@@ -24,24 +76,69 @@ def _seed_stream(seed):
     return next_seed
 
 
-def _dense_stack(x, units, *, activation, dropout, l2, prefix, next_seed):
-    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
-    for i, width in enumerate(units):
-        x = keras.layers.Dense(
-            int(width),
-            activation=activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
-            kernel_regularizer=regularizer,
-            name=f"{prefix}_dense_{i}",
+class _Layers:
+    """Seeded, regularised layer factory shared by the builders."""
+
+    def __init__(self, *, activation, dropout, l2, seed):
+        self.activation = activation
+        self.dropout = dropout
+        self.regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+        self.next_seed = _seed_stream(seed)
+
+    def _weights(self):
+        return dict(
+            kernel_initializer=keras.initializers.GlorotUniform(seed=self.next_seed()),
+            kernel_regularizer=self.regularizer,
+        )
+
+    def dense(self, x, units, name, activation=None):
+        return keras.layers.Dense(
+            int(units), activation=activation, name=name, **self._weights()
         )(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(
-                dropout, seed=next_seed(), name=f"{prefix}_dropout_{i}"
-            )(x)
-    return x
+
+    def conv(self, x, filters, name, *, transpose=False, strides=2, activation=None):
+        layer = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+        return layer(
+            int(filters),
+            3,
+            strides=strides,
+            padding="same",
+            activation=activation,
+            name=name,
+            **self._weights(),
+        )(x)
+
+    def drop(self, x, name):
+        if self.dropout > 0:
+            x = keras.layers.Dropout(self.dropout, seed=self.next_seed(), name=name)(x)
+        return x
+
+    def hidden(self, x, units, name):
+        x = self.dense(x, units, name, activation=self.activation)
+        return self.drop(x, name.replace("dense", "dropout"))
+
+    def hidden_conv(self, x, filters, name, *, transpose=False):
+        x = self.conv(x, filters, name, transpose=transpose, activation=self.activation)
+        return self.drop(x, name.replace("conv", "dropout"))
 
 
-def dense_autoencoder(
+def _image_shape(image_shape):
+    shape = tuple(int(s) for s in image_shape)
+    return shape + (1,) if len(shape) == 2 else shape
+
+
+def _code(layers, h, n_components, beta):
+    """The bottleneck: linear, or variational (mean, log-variance, sampling)."""
+    if beta is None:
+        return layers.dense(h, n_components, "bottleneck")
+    mean = layers.dense(h, n_components, "z_mean")
+    log_var = layers.dense(h, n_components, "z_log_var")
+    return VariationalSampling(beta, seed=layers.next_seed(), name="sampling")(
+        [mean, log_var]
+    )
+
+
+def build_autoencoder(
     n_features,
     *,
     n_components,
@@ -51,22 +148,35 @@ def dense_autoencoder(
     dropout=0.0,
     l2=0.0,
     seed=None,
+    image_shape=None,
+    beta=None,
 ):
-    """Build a fully connected encoder and a mirrored decoder.
+    """Build an encoder and a mirrored decoder on flat rows.
 
-    The encoder is ``n_features -> hidden_layer_sizes... -> n_components`` with a
-    linear bottleneck; the decoder mirrors the hidden layers and ends in
-    ``n_features`` units with ``output_activation``. Dropout follows every hidden
-    layer; the L2 penalty applies to every kernel.
+    Dense (``image_shape=None``): ``n_features -> hidden_layer_sizes... ->
+    n_components``, and the decoder back through the same widths to
+    ``n_features`` with ``output_activation``.
+
+    Convolutional (``image_shape=(height, width[, channels])``): the encoder
+    reshapes each row to the image, applies a 3x3 convolution with stride 2 per
+    entry of ``hidden_layer_sizes`` (its number of filters), flattens and maps
+    to ``n_components``; the decoder mirrors it with transposed convolutions,
+    a final 3x3 convolution to the image's channels with
+    ``output_activation``, crops to the image size and flattens.
+
+    Hidden layers use ``activation`` and are followed by dropout; every kernel
+    gets the L2 penalty. The bottleneck is linear, or, with ``beta`` set, a
+    variational one: two linear heads (mean and log-variance) and a
+    :class:`VariationalSampling` layer.
 
     Parameters
     ----------
     n_features : int
-        Width of the data.
+        Width of a row (``prod(image_shape)`` for images).
     n_components : int
         Width of the bottleneck.
     hidden_layer_sizes : sequence of int, default=(128, 64)
-        Encoder hidden widths, outermost first.
+        Dense widths, or convolution filters, from the input inwards.
     activation : str or callable, default="relu"
         Hidden-layer activation, any name :func:`keras.activations.get` knows.
     output_activation : str or callable, default="linear"
@@ -76,38 +186,141 @@ def dense_autoencoder(
     l2 : float, default=0.0
         L2 penalty on every kernel (Keras's ``kernel_regularizer=L2(l2)``).
     seed : int or None, default=None
-        Seed for the weight initializers and dropout masks.
+        Seed for the weight initializers, dropout and sampling.
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` for convolutional
+        networks.
+    beta : float or None, default=None
+        If set, a variational bottleneck whose KL term has this weight.
 
     Returns
     -------
     encoder, decoder : keras.Model
     """
-    next_seed = _seed_stream(seed)
+    layers = _Layers(activation=activation, dropout=dropout, l2=l2, seed=seed)
     hidden = [int(h) for h in hidden_layer_sizes]
-    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
-    common = dict(activation=activation, dropout=dropout, l2=l2, next_seed=next_seed)
-
     x_in = keras.Input(shape=(n_features,), name="x")
-    h = _dense_stack(x_in, hidden, prefix="encoder", **common)
-    z = keras.layers.Dense(
-        n_components,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
-        kernel_regularizer=regularizer,
-        name="bottleneck",
-    )(h)
-    encoder = keras.Model(x_in, z, name="encoder")
-
     z_in = keras.Input(shape=(n_components,), name="z")
-    h = _dense_stack(z_in, hidden[::-1], prefix="decoder", **common)
-    x_out = keras.layers.Dense(
-        n_features,
-        activation=output_activation,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
-        kernel_regularizer=regularizer,
-        name="reconstruction",
-    )(h)
-    decoder = keras.Model(z_in, x_out, name="decoder")
-    return encoder, decoder
+
+    if image_shape is None:
+        h = x_in
+        for i, width in enumerate(hidden):
+            h = layers.hidden(h, width, f"encoder_dense_{i}")
+        code = _code(layers, h, n_components, beta)
+        h = z_in
+        for i, width in enumerate(hidden[::-1]):
+            h = layers.hidden(h, width, f"decoder_dense_{i}")
+        x_out = layers.dense(h, n_features, "reconstruction", output_activation)
+    else:
+        shape = _image_shape(image_shape)
+        h = keras.layers.Reshape(shape, name="to_image")(x_in)
+        for i, filters in enumerate(hidden):
+            h = layers.hidden_conv(h, filters, f"encoder_conv_{i}")
+        bottom = tuple(int(s) for s in h.shape[1:])
+        code = _code(
+            layers, keras.layers.Flatten(name="flatten")(h), n_components, beta
+        )
+        h = layers.dense(z_in, math.prod(bottom), "decoder_dense", activation)
+        h = keras.layers.Reshape(bottom, name="decoder_image")(h)
+        for i, filters in enumerate(hidden[::-1]):
+            h = layers.hidden_conv(h, filters, f"decoder_conv_{i}", transpose=True)
+        h = layers.conv(
+            h, shape[2], "reconstruction", strides=1, activation=output_activation
+        )
+        extra = (int(h.shape[1]) - shape[0], int(h.shape[2]) - shape[1])
+        if any(extra):
+            h = keras.layers.Cropping2D(((0, extra[0]), (0, extra[1])), name="crop")(h)
+        x_out = keras.layers.Flatten(name="to_rows")(h)
+    return keras.Model(x_in, code, name="encoder"), keras.Model(
+        z_in, x_out, name="decoder"
+    )
+
+
+def _instantiate(network, n_features, role):
+    """A fresh Keras model from a user's model (copied) or builder (called)."""
+    if isinstance(network, keras.Model):
+        return copy.deepcopy(network)  # the user's model is never trained
+    model = network(n_features)
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"{role}={network!r} must be a keras.Model or a callable returning one "
+            f"from the number of features; it returned {type(model).__name__}."
+        )
+    return model
+
+
+def _shape(shape):
+    return tuple(None if s is None else int(s) for s in shape[1:])
+
+
+def wrap_networks(
+    encoder, decoder, n_features, *, image_shape=None, beta=None, seed=None
+):
+    """Put a user's encoder and decoder in the form :func:`build_autoencoder` gives.
+
+    The models (or builders called with ``n_features``) may take and return
+    flat rows or images of ``image_shape``; they are wrapped in models named
+    "encoder" and "decoder" on flat rows. For a variational autoencoder
+    (``beta`` set) the encoder returns two tensors, the mean and the
+    log-variance of the code, and a :class:`VariationalSampling` layer is added.
+
+    Returns
+    -------
+    encoder, decoder : keras.Model
+    """
+    encoder = _instantiate(encoder, n_features, "encoder")
+    decoder = _instantiate(decoder, n_features, "decoder")
+    row, image = (
+        (n_features,),
+        None if image_shape is None else _image_shape(image_shape),
+    )
+    inputs = [_shape(s) for s in _as_list(encoder.input_shape)]
+    if len(inputs) != 1 or inputs[0] not in (row, image, image and image[:2]):
+        raise ValueError(
+            f"The encoder must take one input of shape {row}"
+            + (f" or {image}" if image else "")
+            + f"; it takes {encoder.input_shape}."
+        )
+    x_in = keras.Input(shape=row, name="x")
+    h = (
+        x_in
+        if inputs[0] == row
+        else keras.layers.Reshape(inputs[0], name="to_image")(x_in)
+    )
+    code = encoder(h)
+    if beta is not None:
+        if not isinstance(code, (list, tuple)) or len(code) != 2:
+            raise ValueError(
+                "The encoder of a variational autoencoder must return two tensors, "
+                "the mean and the log-variance of the code."
+            )
+        code = VariationalSampling(beta, seed=seed, name="sampling")(list(code))
+    elif isinstance(code, (list, tuple)):
+        raise ValueError("The encoder must return one tensor, the code.")
+    wrapped_encoder = keras.Model(x_in, code, name="encoder")
+
+    z_in = keras.Input(shape=_shape(code.shape), name="z")
+    decoder_in = [_shape(s) for s in _as_list(decoder.input_shape)]
+    if decoder_in != [_shape(code.shape)]:
+        raise ValueError(
+            f"The decoder must take the code, of shape {_shape(code.shape)}; it takes "
+            f"{decoder.input_shape}."
+        )
+    out = decoder(z_in)
+    if _shape(out.shape) not in (row, image, image and image[:2]):
+        raise ValueError(
+            f"The decoder must return rows of shape {row}"
+            + (f" or images of shape {image}" if image else "")
+            + f"; it returns {out.shape}."
+        )
+    if _shape(out.shape) != row:
+        out = keras.layers.Reshape(row, name="to_rows")(out)
+    return wrapped_encoder, keras.Model(z_in, out, name="decoder")
+
+
+def _as_list(shape):
+    """Input shapes as a list (Keras gives a tuple for one input)."""
+    return shape if isinstance(shape, list) else [shape]
 
 
 def join(encoder, decoder, name="autoencoder"):

@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch.nn.functional as F
 
-from ._backend import device_scope, keras, torch
+from ._backend import device_scope, keras, torch, torch_threads
 from ._graph import compile_model
 from ._optim import make_step
 
@@ -58,6 +58,44 @@ _FIT_ONLY_CALLBACKS = (keras.callbacks.BackupAndRestore, keras.callbacks.TensorB
 
 #: Model methods whose override means the model trains its own way.
 _TRAINING_METHODS = ("train_step", "test_step", "compute_loss", "compute_metrics")
+
+
+#: Floating-point operations per thread below which another torch thread costs
+#: more than it saves. A small network's step is a few million operations: on
+#: one thread it cannot be slowed down by the synchronisation of several, which
+#: on a busy machine (or beside parallel search workers) makes each operation
+#: wait for descheduled threads and training many times slower.
+FLOPS_PER_THREAD = 50e6
+
+
+def _flops_per_row(model):
+    """Multiply-adds times two of one row through ``model``'s Dense and conv layers."""
+    total = 0
+    for layer in model._flatten_layers(include_self=False):
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None or not isinstance(
+            layer,
+            (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose),
+        ):
+            continue
+        size = 2 * math.prod(kernel.shape)
+        if not isinstance(layer, keras.layers.Dense):
+            try:  # a convolution's kernel runs once per spatial position
+                size *= math.prod(layer.output.shape[1:-1])
+            except (AttributeError, ValueError):
+                pass
+        total += size
+    return total
+
+
+def threads_for(model, rows, training):
+    """The number of torch threads worth using for ``rows`` rows of ``model``.
+
+    At most torch's current setting (which joblib and Dask workers already
+    limit); fewer for small networks, see :data:`FLOPS_PER_THREAD`.
+    """
+    flops = rows * _flops_per_row(model) * (3 if training else 1)
+    return max(1, min(torch.get_num_threads(), int(flops // FLOPS_PER_THREAD)))
 
 
 class NonFiniteLossError(ValueError):
@@ -109,7 +147,7 @@ def _batch_loss(loss):
 class _Metrics:
     """Per-epoch means of the loss and metrics, accumulated on the device."""
 
-    def __init__(self, metrics, *, copy=False):
+    def __init__(self, metrics):
         self.names, self._fns, self._keras = ["loss"], [], []
         for metric in metrics:
             if isinstance(metric, str) and metric in _TORCH_LOSSES:
@@ -117,8 +155,6 @@ class _Metrics:
                 self._fns.append(_TORCH_LOSSES[metric])
                 continue
             obj = keras.metrics.get(metric)
-            if copy and isinstance(obj, keras.metrics.Metric):
-                obj = type(obj).from_config(obj.get_config())
             if not isinstance(obj, keras.metrics.Metric):
                 name = metric if isinstance(metric, str) else obj.__name__
                 obj = keras.metrics.MeanMetricWrapper(obj, name=name)
@@ -304,7 +340,8 @@ def train(
     """
     engine, _ = select_engine(model, callbacks)
     run = _train_fast if engine == "fast" else _train_keras_fit
-    with device_scope(device):
+    threads = threads_for(model, batch_size, training=True)
+    with device_scope(device), torch_threads(threads):
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics) or None)
         return run(
             model,
@@ -363,7 +400,9 @@ def _train_fast(
     step = make_step(optimizer, model.trainable_variables)
     params = step.params
     loss_fn = _batch_loss(loss)
-    train_metrics, val_metrics = _Metrics(metrics), _Metrics(metrics, copy=True)
+    # One set of metric objects, reset before validation: Keras fit does the same
+    # (training results are read before the validation pass starts).
+    train_metrics = val_metrics = _Metrics(metrics)
 
     rows = _Rows(x, device)
     val_rows = val_inputs = None
@@ -630,9 +669,12 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
         and x.flags.c_contiguous
         and x.flags.writeable
     )
-    staging = np.zeros((batch_size, n_features), dtype=np.float32)
+    # Page-locked on a GPU machine, so the copies to the device run at full speed.
+    pinned = torch.zeros((batch_size, n_features), pin_memory=device.type == "cuda")
+    staging = pinned.numpy()
     result = None
-    with torch.no_grad(), device_scope(device):
+    threads = threads_for(model, batch_size, training=False)
+    with torch.no_grad(), device_scope(device), torch_threads(threads):
         for start in range(0, n_samples, batch_size):
             stop = min(start + batch_size, n_samples)
             if in_place and stop - start == batch_size:
@@ -641,8 +683,8 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
                 rows = x[start:stop]
                 staging[: stop - start] = rows.toarray() if sp.issparse(rows) else rows
                 staging[stop - start :] = 0.0
-                host = torch.from_numpy(staging)
-            inputs = host if device.type == "cpu" else host.to(device)
+                host = pinned
+            inputs = host.to(device)  # the tensor itself on the CPU
             out = program(inputs, training=False)
             if reduce is not None:
                 out = reduce(inputs, out)

@@ -67,55 +67,6 @@ class AutoencoderTransformer(
            'autoencodertransformer2'], dtype=object)
     """
 
-    def __init__(
-        self,
-        *,
-        n_components=2,
-        hidden_layer_sizes=(128, 64),
-        activation="relu",
-        output_activation="auto",
-        loss="mse",
-        optimizer="adam",
-        learning_rate=0.001,
-        epochs=100,
-        batch_size="auto",
-        dropout=0.0,
-        l2=0.0,
-        clipnorm=None,
-        metrics=None,
-        callbacks=None,
-        early_stopping=False,
-        validation_fraction=None,
-        patience=10,
-        device="auto",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-    ):
-        super().__init__(
-            n_components=n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            output_activation=output_activation,
-            loss=loss,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            epochs=epochs,
-            batch_size=batch_size,
-            dropout=dropout,
-            l2=l2,
-            clipnorm=clipnorm,
-            metrics=metrics,
-            callbacks=callbacks,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            warm_start=warm_start,
-        )
-
     def transform(self, X):
         """Encode ``X``: the bottleneck activations.
 

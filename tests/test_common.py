@@ -7,6 +7,7 @@ from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
+    VariationalAutoencoder,
 )
 
 # Small networks and few epochs: the checks test the contract, not the fit.
@@ -16,6 +17,7 @@ ESTIMATORS = [
     AutoencoderTransformer(**FAST),
     DenoisingAutoencoder(**FAST),
     AutoencoderOutlierDetector(**FAST),
+    VariationalAutoencoder(**FAST),
 ]
 
 # {check name: reason}. Empty: every check passes.

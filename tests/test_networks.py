@@ -4,11 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from skae._networks import dense_autoencoder, join
+from skae._networks import build_autoencoder, join
 
 
 def test_shapes_and_mirrored_layers():
-    encoder, decoder = dense_autoencoder(20, n_components=3, hidden_layer_sizes=(16, 8))
+    encoder, decoder = build_autoencoder(20, n_components=3, hidden_layer_sizes=(16, 8))
     assert encoder.input_shape == (None, 20) and encoder.output_shape == (None, 3)
     assert decoder.input_shape == (None, 3) and decoder.output_shape == (None, 20)
     widths = [
@@ -21,7 +21,7 @@ def test_shapes_and_mirrored_layers():
 
 
 def test_join_shares_weights():
-    encoder, decoder = dense_autoencoder(6, n_components=2, hidden_layer_sizes=(4,))
+    encoder, decoder = build_autoencoder(6, n_components=2, hidden_layer_sizes=(4,))
     model = join(encoder, decoder)
     assert model.get_layer("encoder") is encoder
     assert model.get_layer("decoder") is decoder
@@ -31,19 +31,19 @@ def test_join_shares_weights():
 
 
 def test_same_seed_same_weights_distinct_layers():
-    first = dense_autoencoder(10, n_components=2, hidden_layer_sizes=(10, 10), seed=3)
-    second = dense_autoencoder(10, n_components=2, hidden_layer_sizes=(10, 10), seed=3)
+    first = build_autoencoder(10, n_components=2, hidden_layer_sizes=(10, 10), seed=3)
+    second = build_autoencoder(10, n_components=2, hidden_layer_sizes=(10, 10), seed=3)
     for a, b in zip(first[0].get_weights(), second[0].get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     kernels = [w for w in first[0].get_weights() if w.shape == (10, 10)]
     # Every layer draws its own seed: equal-shaped layers differ.
     assert not np.array_equal(kernels[0], kernels[1])
-    other = dense_autoencoder(10, n_components=2, hidden_layer_sizes=(10, 10), seed=4)
+    other = build_autoencoder(10, n_components=2, hidden_layer_sizes=(10, 10), seed=4)
     assert not np.array_equal(first[0].get_weights()[0], other[0].get_weights()[0])
 
 
 def test_dropout_and_l2():
-    encoder, decoder = dense_autoencoder(
+    encoder, decoder = build_autoencoder(
         6, n_components=2, hidden_layer_sizes=(4,), dropout=0.2, l2=0.01
     )
     dropouts = [
@@ -57,13 +57,13 @@ def test_dropout_and_l2():
 
 @pytest.mark.parametrize("activation", ["tanh", "elu", "gelu"])
 def test_activations(activation):
-    encoder, _ = dense_autoencoder(5, n_components=2, activation=activation)
+    encoder, _ = build_autoencoder(5, n_components=2, activation=activation)
     assert encoder.get_layer("encoder_dense_0").activation is keras.activations.get(
         activation
     )
 
 
 def test_linear_autoencoder_without_hidden_layers():
-    encoder, decoder = dense_autoencoder(5, n_components=2, hidden_layer_sizes=())
+    encoder, decoder = build_autoencoder(5, n_components=2, hidden_layer_sizes=())
     assert [layer.name for layer in encoder.layers[1:]] == ["bottleneck"]
     assert [layer.name for layer in decoder.layers[1:]] == ["reconstruction"]

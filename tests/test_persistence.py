@@ -13,10 +13,16 @@ from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
+    VariationalAutoencoder,
 )
 
 FAST = dict(hidden_layer_sizes=(16,), epochs=3, device="cpu", random_state=0)
-ALL = [AutoencoderTransformer, DenoisingAutoencoder, AutoencoderOutlierDetector]
+ALL = [
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    AutoencoderOutlierDetector,
+    VariationalAutoencoder,
+]
 
 
 def _outputs(estimator, X):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import skae._training as training
-from skae._networks import dense_autoencoder, join
+from skae._networks import build_autoencoder, join
 from skae._training import (
     INFERENCE_BATCH_SIZE,
     NonFiniteLossError,
@@ -22,7 +22,7 @@ X = np.random.default_rng(0).random((400, 12)).astype(np.float32)
 
 def _model(**kwargs):
     kwargs.setdefault("hidden_layer_sizes", (16,))
-    return join(*dense_autoencoder(12, n_components=3, seed=0, **kwargs))
+    return join(*build_autoencoder(12, n_components=3, seed=0, **kwargs))
 
 
 def _train(engine, optimizer, *, model=None, **kwargs):

@@ -9,10 +9,16 @@ from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
+    VariationalAutoencoder,
 )
 
 FAST = dict(hidden_layer_sizes=(8,), epochs=2, device="cpu", random_state=0)
-ALL = [AutoencoderTransformer, DenoisingAutoencoder, AutoencoderOutlierDetector]
+ALL = [
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    AutoencoderOutlierDetector,
+    VariationalAutoencoder,
+]
 X = np.random.default_rng(0).random((40, 5))
 
 
