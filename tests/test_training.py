@@ -315,3 +315,28 @@ def test_predict_matches_keras_and_reads_any_array():
     )
     errors = predict(model, X, device="cpu", reduce=keras.losses.mean_squared_error)
     np.testing.assert_allclose(errors, ((expected - X) ** 2).mean(axis=1), rtol=1e-5)
+
+
+def test_data_moves_to_the_device_once_per_fit(monkeypatch):
+    """The device path (CI has no GPU): rows are sent once, batches gathered there."""
+    sent, taken = [], []
+    original_init, original_take = training._Rows.__init__, training._Rows.take
+
+    def init(self, x, device):
+        sent.append((x.shape, device))
+        original_init(self, x, device)
+
+    def take(self, index):
+        assert index.device == self.device  # indices are made on the device
+        batch = original_take(self, index)
+        taken.append(batch.device)
+        return batch
+
+    monkeypatch.setattr(training._Rows, "__init__", init)
+    monkeypatch.setattr(training._Rows, "take", take)
+    history, model = _train("fast", keras.optimizers.Adam(), epochs=3, x_val=X[:80])
+    device = torch.device("cpu")
+    assert sent == [(X.shape, device), ((80, 12), device)]
+    assert len(taken) == 3 * (7 + 1) and set(taken) == {device}  # train + val
+    out = predict(model, X[:5], device=device)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
