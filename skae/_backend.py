@@ -81,8 +81,10 @@ def resolve_device(device):
         index = torch.cuda.current_device() if dev.index is None else dev.index
         if index >= count:
             raise ValueError(
-                f"device={device!r} names GPU {index}, but only {count} GPU(s) "
-                "are visible."
+                f"device={device!r} names GPU {index}, but only {count} GPU(s) are "
+                "visible (CUDA_VISIBLE_DEVICES="
+                f"{os.environ.get('CUDA_VISIBLE_DEVICES')!r} numbers the visible GPUs "
+                "from 0). Use device='auto' or 'cuda' for the first visible one."
             )
         dev = torch.device("cuda", index)
     return dev
