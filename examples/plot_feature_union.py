@@ -1,7 +1,7 @@
 """
-==============================================
+=================================================
 Autoencoder features beside PCA in a FeatureUnion
-==============================================
+=================================================
 
 An :class:`~skae.AutoencoderTransformer` is a transformer like any other, so
 its bottleneck can sit beside :class:`~sklearn.decomposition.PCA` in a

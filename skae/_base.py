@@ -58,7 +58,8 @@ _LOSSES = {
 
 _COMMON_PARAMETERS = """\
     n_components : int, default={n_components_default}
-        Width of the bottleneck: the number of features ``transform`` returns.
+        Width of the bottleneck: the size of the code each row is compressed
+        to (the number of features ``transform`` returns, where there is one).
         {n_components_note}
 
     hidden_layer_sizes : tuple of int, default=(128, 64)
@@ -172,8 +173,9 @@ default="adam"
 _COMMON_ATTRIBUTES = """\
     encoder_ : keras.Model
         The trained encoder, ``X -> bottleneck``. A regular Keras model (it
-        can be saved with ``encoder_.save("encoder.keras")``); it shares its
-        weights with ``decoder_``'s training model.
+        can be saved with ``encoder_.save("encoder.keras")``), and a view on
+        the trained network, not a copy: it shares its weights with the
+        estimator.
 
     decoder_ : keras.Model
         The trained decoder, ``bottleneck -> reconstruction``.
@@ -191,7 +193,7 @@ _COMMON_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names."""
 
 
@@ -693,7 +695,10 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         """Minus the reconstruction error of each sample (higher is better).
 
         The error is the training loss (``loss``) averaged over the features of
-        each row.
+        each row. With a variational bottleneck (:class:`VariationalAutoencoder`,
+        or an :class:`AutoencoderOutlierDetector` with ``beta`` set) the score
+        is each row's evidence lower bound instead: minus the loss summed over
+        the features (at the posterior mean) minus the row's KL term.
 
         Parameters
         ----------
@@ -712,7 +717,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         """Minus the mean reconstruction error on ``X`` (higher is better).
 
         This lets ``GridSearchCV`` tune ``n_components`` and the other
-        parameters without labels.
+        parameters without labels. With a variational bottleneck it is the
+        mean evidence lower bound (see ``score_samples``).
 
         Parameters
         ----------

@@ -25,71 +25,71 @@ TUKEY_FENCE = 1.5
 class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     """Unsupervised outlier detection by autoencoder reconstruction error.
 
-        The autoencoder learns to reconstruct the bulk of the training data through
-        a narrow bottleneck; rows it reconstructs badly are unlike that bulk. The
-        interface is scikit-learn's, as in
-        :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` is minus the
-        reconstruction error (higher is more normal), ``decision_function`` is
-        ``score_samples(X) - offset_`` (negative for outliers) and ``predict``
-        returns +1 for inliers and -1 for outliers.
+    The autoencoder learns to reconstruct the bulk of the training data through
+    a narrow bottleneck; rows it reconstructs badly are unlike that bulk. The
+    interface is scikit-learn's, as in
+    :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` is minus the
+    reconstruction error (higher is more normal), ``decision_function`` is
+    ``score_samples(X) - offset_`` (negative for outliers) and ``predict``
+    returns +1 for inliers and -1 for outliers.
 
-        Standardise the data first (e.g. with ``StandardScaler`` in a
-        ``Pipeline``), so every feature counts in the error.
+    Standardise the data first (e.g. with ``StandardScaler`` in a
+    ``Pipeline``), so every feature counts in the error.
 
-        Parameters
-        ----------
-        contamination : "auto" or float in (0, 0.5], default="auto"
-            Expected proportion of outliers in the training data; it only sets the
-            threshold ``offset_``, never the training.
+    Parameters
+    ----------
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Expected proportion of outliers in the training data; it only sets the
+        threshold ``offset_``, never the training.
 
-            - float: ``offset_`` is the ``contamination`` quantile of the training
-              scores, so that fraction of the training rows is predicted -1.
-            - "auto": no fraction is assumed. ``offset_`` is set by the boxplot
-              rule (Tukey's fence) on the training reconstruction errors: a row is
-              an outlier when its error exceeds ``Q3 + 1.5 * (Q3 - Q1)``, the
-              upper quartile plus 1.5 interquartile ranges. Quartiles are not moved
-              by the outliers themselves (up to a quarter of the data), unlike a
-              mean and standard deviation, and the rule assumes nothing about the
-              errors' distribution or the outlier fraction. On well-behaved data
-              it flags a few percent of the rows (0.7 % for normal errors, about
-              5 % for exponential ones); set a float when the expected proportion
-              is known.
+        - float: ``offset_`` is the ``contamination`` quantile of the training
+          scores, so that fraction of the training rows is predicted -1.
+        - "auto": no fraction is assumed. ``offset_`` is set by the boxplot
+          rule (Tukey's fence) on the training reconstruction errors: a row is
+          an outlier when its error exceeds ``Q3 + 1.5 * (Q3 - Q1)``, the
+          upper quartile plus 1.5 interquartile ranges. Quartiles are not moved
+          by the outliers themselves (up to a quarter of the data), unlike a
+          mean and standard deviation, and the rule assumes nothing about the
+          errors' distribution or the outlier fraction. On well-behaved data
+          it flags a few percent of the rows (0.7 % for normal errors, about
+          5 % for exponential ones); set a float when the expected proportion
+          is known.
 
-            beta : float or None, default=None
-            If set, the bottleneck is variational, as in
-            :class:`VariationalAutoencoder` with this weight on the KL term, and
-            ``score_samples`` is minus each row's negative ELBO (its reconstruction
-            loss summed over features plus its KL term) instead of its mean
-            reconstruction error.
+    beta : float or None, default=None
+        If set, the bottleneck is variational, as in
+        :class:`VariationalAutoencoder` with this weight on the KL term, and
+        ``score_samples`` is minus each row's negative ELBO (its reconstruction
+        loss summed over features plus its KL term) instead of its mean
+        reconstruction error.
 
     {common_parameters}
 
-        Attributes
-        ----------
-        offset_ : float
-            Threshold on ``score_samples``: ``decision_function`` subtracts it, so
-            rows scoring below it are outliers.
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` subtracts it, so
+        rows scoring below it are outliers.
 
-        {common_attributes}
+    {common_attributes}
 
-        See Also
-        --------
-        sklearn.ensemble.IsolationForest : Tree-based outlier detection.
-        AutoencoderTransformer : The same network used for features.
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Tree-based outlier detection.
+    AutoencoderTransformer : The same network used for features.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skae import AutoencoderOutlierDetector
-        >>> rng = np.random.default_rng(0)
-        >>> inliers = rng.normal(size=(300, 2)) @ [[1.0, 1.0, 0.5, 0.0],
-        ...                                        [0.0, 1.0, -1.0, 1.0]]
-        >>> outliers = rng.uniform(-4, 4, size=(5, 4))
-        >>> X = np.vstack([inliers, outliers])
-        >>> detector = AutoencoderOutlierDetector(
-        ...     contamination=5 / 305, epochs=50, random_state=0).fit(X)
-        >>> detector.predict(X[-5:])
-        array([-1, -1, -1, -1, -1])
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import AutoencoderOutlierDetector
+    >>> rng = np.random.default_rng(0)
+    >>> inliers = rng.normal(size=(300, 2)) @ [[1.0, 1.0, 0.5, 0.0],
+    ...                                        [0.0, 1.0, -1.0, 1.0]]
+    >>> outliers = rng.uniform(-4, 4, size=(5, 4))
+    >>> X = np.vstack([inliers, outliers])
+    >>> detector = AutoencoderOutlierDetector(
+    ...     contamination=5 / 305, epochs=50, random_state=0).fit(X)
+    >>> detector.predict(X[-5:])
+    array([-1, -1, -1, -1, -1])
     """
 
     _parameter_constraints: dict = {

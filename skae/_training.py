@@ -414,6 +414,7 @@ def _train_fast(
                 _reseed(generator, seed, _VALIDATION, 0),
             )
 
+    _build_compiled_metrics(model, program, rows)
     steps_per_epoch = math.ceil(rows.n / batch_size)
     recorder = keras.callbacks.History()  # last, so it sees what callbacks add
     callback_list = keras.callbacks.CallbackList(
@@ -478,6 +479,21 @@ def _train_fast(
     callback_list.on_train_end(logs)
     progress.end(epoch)
     return {k: [float(v) for v in values] for k, values in recorder.history.items()}
+
+
+def _build_compiled_metrics(model, program, rows):
+    """Build the metric objects ``compile`` made, as Keras fit does on its first step.
+
+    The fast loop tracks metrics itself, but callbacks look at
+    ``model.metrics`` to know whether a monitored metric should go up or down
+    (``EarlyStopping(monitor="val_mae")``).
+    """
+    compiled = getattr(model, "_compile_metrics", None)
+    if compiled is None or compiled.built:
+        return
+    with torch.no_grad():
+        sample = rows.take(torch.arange(min(rows.n, 2), device=rows.device))
+        compiled.build(sample, program(sample, training=False))
 
 
 def _evaluate(program, rows, corrupted, loss_fn, metrics):

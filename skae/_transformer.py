@@ -93,7 +93,7 @@ class AutoencoderTransformer(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             Reconstructions, float32 for float32 input and float64 otherwise.
         """
         check_is_fitted(self)

@@ -19,58 +19,58 @@ __all__ = ["VariationalAutoencoder"]
 class VariationalAutoencoder(AutoencoderTransformer):
     """Variational autoencoder: a probabilistic latent space.
 
-        The encoder maps each row to a Gaussian over the latent space (a mean and
-        a log-variance); training samples from it (the reparameterisation trick)
-        and minimises the reconstruction loss plus ``beta`` times the KL divergence
-        of that Gaussian from the standard normal prior, which keeps the latent
-        space smooth and centred, so that decoding draws from the prior gives new
-        data (:meth:`sample`).
+    The encoder maps each row to a Gaussian over the latent space (a mean and
+    a log-variance); training samples from it (the reparameterisation trick)
+    and minimises the reconstruction loss plus ``beta`` times the KL divergence
+    of that Gaussian from the standard normal prior, which keeps the latent
+    space smooth and centred, so that decoding draws from the prior gives new
+    data (:meth:`sample`).
 
-        ``transform`` returns the posterior mean; ``inverse_transform`` decodes
-        latent points. The reconstruction term is the ``loss`` summed over the
-        features of a row: with ``loss="binary_crossentropy"`` (data in [0, 1]) it
-        is the Bernoulli negative log-likelihood, so ``score_samples`` is the
-        evidence lower bound (ELBO) of each row; with ``"mse"`` it is a Gaussian
-        log-likelihood up to a scale and a constant.
+    ``transform`` returns the posterior mean; ``inverse_transform`` decodes
+    latent points. The reconstruction term is the ``loss`` summed over the
+    features of a row: with ``loss="binary_crossentropy"`` (data in [0, 1]) it
+    is the Bernoulli negative log-likelihood, so ``score_samples`` is the
+    evidence lower bound (ELBO) of each row; with ``"mse"`` it is a Gaussian
+    log-likelihood up to a scale and a constant.
 
-        Parameters
-        ----------
-        beta : float, default=1.0
-            Weight of the KL term in training. Above 1 gives a more regular,
-            disentangled latent space at the cost of reconstructions (a beta-VAE).
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Weight of the KL term in training. Above 1 gives a more regular,
+        disentangled latent space at the cost of reconstructions (a beta-VAE).
 
     {common_parameters}
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     {common_attributes}
 
-        See Also
-        --------
-        AutoencoderTransformer : A deterministic bottleneck.
+    See Also
+    --------
+    AutoencoderTransformer : A deterministic bottleneck.
 
-        Notes
-        -----
-        ``history_`` holds ``loss`` (reconstruction plus ``beta`` times KL, per
-        row), ``reconstruction_loss`` and ``kl_loss`` for every epoch (with
-        ``val_`` copies when validating). ``score_samples`` evaluates the
-        reconstruction term at the posterior mean, which makes it deterministic:
-        ``-(reconstruction_loss + kl_loss)`` of each row, with the KL unweighted.
+    Notes
+    -----
+    ``history_`` holds ``loss`` (reconstruction plus ``beta`` times KL, per
+    row), ``reconstruction_loss`` and ``kl_loss`` for every epoch (with
+    ``val_`` copies when validating). ``score_samples`` evaluates the
+    reconstruction term at the posterior mean, which makes it deterministic:
+    ``-(reconstruction_loss + kl_loss)`` of each row, with the KL unweighted.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_digits
-        >>> from skae import VariationalAutoencoder
-        >>> X = load_digits().data / 16.0
-        >>> vae = VariationalAutoencoder(
-        ...     n_components=2, loss="binary_crossentropy", epochs=5, random_state=0
-        ... ).fit(X)
-        >>> vae.transform(X[:3]).shape
-        (3, 2)
-        >>> vae.sample(4, random_state=0).shape
-        (4, 64)
-        >>> sorted(vae.history_)
-        ['kl_loss', 'loss', 'reconstruction_loss']
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VariationalAutoencoder
+    >>> X = load_digits().data / 16.0
+    >>> vae = VariationalAutoencoder(
+    ...     n_components=2, loss="binary_crossentropy", epochs=5, random_state=0
+    ... ).fit(X)
+    >>> vae.transform(X[:3]).shape
+    (3, 2)
+    >>> vae.sample(4, random_state=0).shape
+    (4, 64)
+    >>> sorted(vae.history_)
+    ['kl_loss', 'loss', 'reconstruction_loss']
     """
 
     _parameter_constraints: dict = {
@@ -159,7 +159,7 @@ class VariationalAutoencoder(AutoencoderTransformer):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_), dtype float64
+        X : ndarray of shape (n_samples, `n_features_in_`), dtype float64
             Decoded samples (the decoder's mean).
         """
         check_is_fitted(self)

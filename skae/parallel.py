@@ -63,6 +63,21 @@ class ClusterError(RuntimeError):
     ----------
     report : dict of str to dict
         Same as the parameter (an empty dict when not given).
+
+    See Also
+    --------
+    check_workers : Raises it for workers that cannot run skae.
+    dask_backend : Raises it before a search that would wait forever.
+
+    Examples
+    --------
+    >>> from skae.parallel import ClusterError
+    >>> error = ClusterError(
+    ...     "1 of 1 Dask worker(s) cannot run skae",
+    ...     report={"tcp://10.0.0.2:40000": {"error": "cannot import skae"}},
+    ... )
+    >>> isinstance(error, RuntimeError), error.report["tcp://10.0.0.2:40000"]["error"]
+    (True, 'cannot import skae')
     """
 
     def __init__(self, message, report=None):

@@ -1,12 +1,19 @@
 """Shared test setup: skae is imported first so Keras loads with torch."""
 
-import os
 from pathlib import Path
 
+import skae  # noqa: F401  (selects the torch backend before anything imports Keras)
+
+# isort: split
 import numpy as np
 import pytest
+import torch
 
-import skae  # noqa: F401  (selects the torch backend before anything imports Keras)
+# One torch thread for the whole suite. The tests check behaviour, not speed;
+# one thread gives the same float results on every machine and keeps the suite
+# fast where other processes share the cores, which makes several OpenMP
+# threads wait on each other (see skae._training.FLOPS_PER_THREAD).
+torch.set_num_threads(1)
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -25,6 +32,3 @@ def data_dir():
     if not DATA_DIR.is_dir():
         pytest.skip(f"shared data not found at {DATA_DIR}")
     return DATA_DIR
-
-
-os.environ.setdefault("SKAE_TESTING", "1")

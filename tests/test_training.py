@@ -337,6 +337,43 @@ def test_data_moves_to_the_device_once_per_fit(monkeypatch):
     history, model = _train("fast", keras.optimizers.Adam(), epochs=3, x_val=X[:80])
     device = torch.device("cpu")
     assert sent == [(X.shape, device), ((80, 12), device)]
-    assert len(taken) == 3 * (7 + 1) and set(taken) == {device}  # train + val
+    # 7 training and 1 validation batches per epoch, and one 2-row sample to
+    # build the compiled metrics.
+    assert len(taken) == 3 * (7 + 1) + 1 and set(taken) == {device}
     out = predict(model, X[:5], device=device)
     assert isinstance(out, np.ndarray) and out.dtype == np.float32
+
+
+def test_early_stopping_on_a_metric_knows_its_direction():
+    """EarlyStopping(monitor="val_mae") infers "min" from the compiled metric."""
+
+    def stop():
+        return keras.callbacks.EarlyStopping(monitor="val_mae", patience=1)
+
+    params = dict(metrics=["mae"], x_val=X[:80], epochs=40)
+    fast, _ = _train("fast", keras.optimizers.SGD(2.0), callbacks=[stop()], **params)
+    fit, _ = _train("fit", keras.optimizers.SGD(2.0), callbacks=[stop()], **params)
+    assert len(fast["val_mae"]) == len(fit["val_mae"]) < 40
+
+
+def test_thread_count_follows_the_work(monkeypatch):
+    """Small networks run on one torch thread, large ones on all allowed."""
+    from skae._training import threads_for
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
+    large = join(*build_autoencoder(784, n_components=16, hidden_layer_sizes=(256, 64)))
+    assert threads_for(_model(), 256, training=True) == 1
+    assert threads_for(large, 256, training=True) == 4
+    assert threads_for(large, 1, training=False) == 1
+
+
+def test_torch_threads_are_restored_after_training():
+    from skae._backend import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(before + 1):
+        raise RuntimeError
+    assert torch.get_num_threads() == before
