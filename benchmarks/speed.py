@@ -15,7 +15,15 @@ Rows: per-epoch training time of the torch loop (reference), Keras ``fit`` on
 the same Keras model, skae's ``fit``; then encoding time of skae's
 ``transform`` against torch ``no_grad`` on the whole array.
 
-Run: ``python benchmarks/speed.py [--case small|large|both] [--device cpu|cuda]``
+Threads: both sides run on the same number of torch threads (``--threads``,
+default 1; skae never uses more than torch is set to). On a machine whose
+cores are shared with other busy processes, several OpenMP threads wait on
+each other and every multi-threaded time becomes meaningless (a 64-32-8 epoch
+was measured at 5.8 ms quiet and 550 ms beside one busy process), so compare
+with ``--threads 2`` only on an otherwise idle machine.
+
+Run: ``python benchmarks/speed.py [--case small|large|both] [--device cpu|cuda]
+[--threads N]``
 """
 
 import argparse
@@ -197,7 +205,9 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per run")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(
         f"torch {torch.__version__}, keras {keras.__version__}, "
