@@ -1,0 +1,34 @@
+"""The benchmark scripts still run (quick settings; the figures are theirs)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _run(script, *args):
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_ae_vs_pca_quick(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = _run("ae_vs_pca.py", "--quick", "--plot", str(tmp_path / "plot.png"))
+    assert "digits: test MSE, LR accuracy, fit seconds" in out
+    assert (tmp_path / "plot.png").stat().st_size > 0
+
+
+def test_outliers_quick(data_dir):
+    out = _run(
+        "outliers.py", "--quick", "--data", str(data_dir), "--sets", "wbc", "lympho"
+    )
+    assert "baselines match the reference table" in out
