@@ -169,6 +169,36 @@ def _keras_step(operation):
     return run
 
 
+_convolutional = keras.src.layers.convolutional
+_CONVOLUTIONS = (
+    _convolutional.base_conv.BaseConv,
+    _convolutional.base_conv_transpose.BaseConvTranspose,
+    _convolutional.base_depthwise_conv.BaseDepthwiseConv,
+    _convolutional.base_separable_conv.BaseSeparableConv,
+)
+
+
+def _convolution_step(layer):
+    """Call a convolution through Keras, also on one-row batches.
+
+    Keras runs convolutions on torch in channels-last memory format. For a
+    batch of one row that format is ambiguous, and torch may take a kernel
+    whose backward pass rejects the channels-last weight gradient
+    (``RuntimeError: slow_conv2d: grad_weight must be contiguous``; Keras's
+    own ``fit`` fails the same way when ``n_samples % batch_size == 1``). A
+    one-row batch that needs gradients runs as two copies of the row; the
+    first copy's output, value and gradient, is that of the row alone.
+    """
+
+    def run(values, key, training):
+        x = values[key]
+        if x.shape[0] == 1 and torch.is_grad_enabled():
+            return layer(torch.cat([x, x]))[:1]
+        return layer(x)
+
+    return run
+
+
 def _simple_input(node):
     """The id of a node's single tensor argument, or None if it has others.
 
@@ -237,6 +267,9 @@ def _emit(graph, input_ids, steps, program_parts):
             ):
                 steps.append((_dropout_step(op, program), key(simple), output_ids))
                 compiled.append(op)
+            elif simple is not None and isinstance(op, _CONVOLUTIONS):
+                steps.append((_convolution_step(op), key(simple), output_ids))
+                keras_ops.append(op)
             else:
                 steps.append(
                     (_keras_step(op), _Renamed(node.arguments, alias), output_ids)

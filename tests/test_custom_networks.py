@@ -152,3 +152,16 @@ def test_user_convolutional_models_on_images(digits):
     ).fit(X[:200])
     assert est.transform(X[:2]).shape == (2, 3)
     assert est.inverse_transform(est.transform(X[:2])).shape == (2, 64)
+
+
+@pytest.mark.parametrize("image_shape", [(8, 8), (28, 28)])
+def test_convolutions_train_on_one_row_batches(image_shape):
+    # Keras's torch convolutions fail backward on a batch of one row (an
+    # ambiguous channels-last layout); 17 rows in batches of 16 end in one.
+    X = np.random.default_rng(0).random((17, np.prod(image_shape)), dtype=np.float32)
+    est = AutoencoderTransformer(
+        **FAST, image_shape=image_shape, hidden_layer_sizes=(4, 8), batch_size=16
+    ).fit(X)
+    assert np.isfinite(est.history_["loss"]).all()
+    est.partial_fit(X[:1])
+    assert est.n_iter_ == 4
