@@ -24,11 +24,16 @@ Configuration (one for all 20 sets, relative to the width d of the data)::
         n_components=ceil(d / 4),            # as the PCA baseline
         hidden_layer_sizes=(ceil(d / 2),),   # d -> d/2 -> d/4 -> d/2 -> d
         activation="tanh", loss="mae", epochs=100,
+        beta=1.0,                            # variational bottleneck
         contamination="auto")                # everything else at its default
 
 The mean absolute error (trained on and scored) lets the bulk of the rows,
-not the few extreme ones, shape the reconstruction. This configuration was
-chosen among the settings tried while writing the script (all with
+not the few extreme ones, shape the reconstruction. The variational
+bottleneck (``beta=1.0``) scores each row by its evidence lower bound: the
+reconstruction error plus how far its code lies from the latent prior, which
+also catches outliers that the decoder reconstructs well (shuttle: 0.758 by
+reconstruction alone, 0.967 with the KL term). This configuration was chosen
+among the settings tried while writing the script (all with
 n_components=ceil(d/4), 100 epochs unless said; mean ROC-AUC over the 20 sets,
 seeds in brackets), so its mean is optimistic by the selection:
 
@@ -45,7 +50,14 @@ hidden_layer_sizes (d = width of X), etc.  mean ROC-AUC
 (ceil(d/2),), activation="tanh"            0.779, 0.780, 0.781
 (ceil(d/2),), loss="mae"                   0.790, 0.772, 0.780
 (d, ceil(d/2)), loss="mae"                 0.755 [0]
-(ceil(d/2),), loss="mae", tanh (chosen)    0.796, 0.789, 0.791
+(ceil(d/2),), loss="mae", tanh            0.796, 0.789, 0.791
+  the same, beta=1.0 (chosen)              0.811 [0], 0.812 [1, 2]
+  the same, beta=1.0, loss="mse"           0.801 [0]
+  the same, beta=1.0, activation="relu"    0.806 [0]
+  the same, beta=0.3                       0.812 [0]
+  the same, beta=3.0                       0.807 [0]
+  the same, beta=1.0, 50 epochs            0.811 [0]
+(d,), k = ceil(d/2), mae, tanh, beta=1.0   0.809 [0]
 =========================================  =====================
 
 Targets: mean ROC-AUC >= IsolationForest's (0.826), at the very least above
@@ -114,6 +126,7 @@ def make_detector(d, seed, device, epochs=EPOCHS):
         activation="tanh",
         loss="mae",
         epochs=epochs,
+        beta=1.0,
         contamination="auto",
         device=device,
         random_state=seed,

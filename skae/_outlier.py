@@ -52,7 +52,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
           mean and standard deviation, and the rule assumes nothing about the
           errors' distribution or the outlier fraction. On well-behaved data
           it flags a few percent of the rows (0.7 % for normal errors, about
-          5 % for exponential ones; 1.5 to 9.6 % on the 20 outlier benchmark
+          5 % for exponential ones; 0.5 to 8.1 % on the 20 outlier benchmark
           sets). With more than about a quarter of outliers the quartiles
           move and "auto" flags far fewer rows than there are; set a float
           when the expected proportion is known.
