@@ -32,3 +32,25 @@ def test_outliers_quick(data_dir):
         "outliers.py", "--quick", "--data", str(data_dir), "--sets", "wbc", "lympho"
     )
     assert "baselines match the reference table" in out
+
+
+def test_denoising_quick(data_dir):
+    out = _run("denoising.py", "--quick", "--data", str(data_dir))
+    assert "dense denoiser < noisy input: True" in out
+    assert "conv denoiser mean" in out
+
+
+def test_mnist_images_quick(data_dir):
+    pytest.importorskip("matplotlib")
+    out = _run(
+        "mnist_images.py",
+        "--quick",
+        "--skip-vae",
+        "--classes",
+        "0",
+        "--data",
+        str(data_dir),
+    )
+    row = next(line for line in out.splitlines() if line.split()[:1] == ["0"])
+    aucs = [float(v) for v in row.split()[1:6]]
+    assert all(0.0 <= auc <= 1.0 for auc in aucs)
