@@ -9,7 +9,7 @@ three small hooks:
 * ``_corruption(X) -> callable or None`` (noise applied to training inputs)
 * ``_after_fit(X)`` (e.g. an outlier threshold)
 
-What is minimised and scored follows from the network (:func:`objective`): the
+What is minimised and scored follows from the network (:func:`_objective`): the
 reconstruction loss, plus the KL term and a negative-ELBO score when the
 encoder has a variational bottleneck.
 """
@@ -213,14 +213,25 @@ def fill_doc(**extra):
 
 
 class Objective(NamedTuple):
-    """What an estimator trains and scores with (see :func:`objective`)."""
+    """What an estimator trains and scores with (see :func:`_objective`)."""
 
     #: Loss given to the training engine (any loss Keras's ``compile`` takes).
     loss: object
-    #: Extra Keras metrics tracked in ``history_``.
-    metrics: list
     #: ``per_sample(x, reconstruction) -> error per row``, for ``score_samples``.
     per_sample: Callable
+    #: The model's :class:`VariationalSampling` layer, or None.
+    sampling: object = None
+
+    def training_metrics(self):
+        """New Keras metrics that training tracks in ``history_`` beside the
+        user's: ``reconstruction_loss`` and ``kl_loss`` for a variational
+        network, none otherwise. Built on demand, since scoring needs none."""
+        if self.sampling is None:
+            return []
+        return [
+            keras.metrics.MeanMetricWrapper(self.loss, name="reconstruction_loss"),
+            _LastKL(self.sampling),
+        ]
 
 
 class _LastKL(keras.metrics.Mean):
@@ -256,7 +267,7 @@ def _objective(model, loss):
     per_feature = _per_sample_loss(loss)
     sampling = _sampling_layer(model)
     if sampling is None:
-        return Objective(loss, [], per_feature)
+        return Objective(loss, per_feature)
 
     def reconstruction_loss(y_true, y_pred):
         return per_feature(y_true, y_pred) * y_true.shape[-1]
@@ -264,13 +275,7 @@ def _objective(model, loss):
     def negative_elbo(x, reconstructed):
         return reconstruction_loss(x, reconstructed) + sampling.last_kl
 
-    metrics = [
-        keras.metrics.MeanMetricWrapper(
-            reconstruction_loss, name="reconstruction_loss"
-        ),
-        _LastKL(sampling),
-    ]
-    return Objective(reconstruction_loss, metrics, negative_elbo)
+    return Objective(reconstruction_loss, negative_elbo, sampling)
 
 
 def _per_sample_loss(loss):
@@ -480,7 +485,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 x_val=x_val,
                 loss=objective.loss,
                 optimizer=optimizer,
-                metrics=[*(self.metrics or []), *objective.metrics],
+                metrics=[*(self.metrics or []), *objective.training_metrics()],
                 callbacks=callbacks,
                 epochs=epochs,
                 batch_size=self._batch_size(x_train.shape[0]),
