@@ -141,22 +141,14 @@ def pca_baseline(X_train, X_test, n_components, y_train=None, y_test=None, **lr)
     ``accuracy`` (LogisticRegression on the components) is there when labels are
     given; ``model`` is the fitted PCA.
     """
-    with timer() as t:
-        pca = PCA(n_components=n_components, random_state=0).fit(X_train)
-    out = {
-        "model": pca,
-        "fit_s": t.seconds,
-        "mse": mse(X_test, pca.inverse_transform(pca.transform(X_test))),
-    }
-    if y_train is not None:
-        out["accuracy"] = lr_accuracy(
-            pca.transform(X_train), y_train, pca.transform(X_test), y_test, **lr
-        )
-    return out
+    pca = PCA(n_components=n_components, random_state=0)
+    return autoencoder_result(pca, X_train, X_test, y_train, y_test, **lr)
 
 
 def autoencoder_result(model, X_train, X_test, y_train=None, y_test=None, **lr):
-    """Fit a skae transformer on ``X_train``; the same dict as ``pca_baseline``."""
+    """Fit ``model`` (a skae transformer, or PCA) on ``X_train``: a dict of the
+    fitted ``model``, its fit time ``fit_s``, test ``mse`` and, with labels,
+    ``accuracy``."""
     with timer() as t:
         model.fit(X_train)
     Z_test = model.transform(X_test)

@@ -113,19 +113,13 @@ def main():
         f"with gaussian noise sigma={SIGMA}, clipped to [0, 1]"
     )
 
-    pca = pca_baseline(X_train, X_test, N_COMPONENTS)["model"]
+    pca = pca_baseline(X_train, X_test, N_COMPONENTS)
+    noisy_mse = mse(noisy, X_test)
+    pca_mse = mse(pca["model"].inverse_transform(pca["model"].transform(noisy)), X_test)
     rows = [
-        ["noisy input (no denoising)", mse(noisy, X_test), ""],
-        [
-            f"PCA({N_COMPONENTS}) of the noisy input",
-            mse(pca.inverse_transform(pca.transform(noisy)), X_test),
-            "",
-        ],
-        [
-            f"PCA({N_COMPONENTS}) of the clean input (reference)",
-            mse(pca.inverse_transform(pca.transform(X_test)), X_test),
-            "",
-        ],
+        ["noisy input (no denoising)", noisy_mse, ""],
+        [f"PCA({N_COMPONENTS}) of the noisy input", pca_mse, ""],
+        [f"PCA({N_COMPONENTS}) of the clean input (reference)", pca["mse"], ""],
     ]
     means = {}
     for kind in kinds:
@@ -148,7 +142,6 @@ def main():
         rows,
         title="Denoising (lower is better)",
     )
-    noisy_mse, pca_mse = rows[0][1], rows[1][1]
     dense = means["dense"]
     print(
         f"\ndense denoiser < noisy input: {dense < noisy_mse} "

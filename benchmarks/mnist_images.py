@@ -53,7 +53,7 @@ def variational(X_train, X_test, y_test, args):
         epochs=5 if args.quick else 50,
         batch_size=128,
         device=args.device,
-        random_state=0,
+        random_state=args.seeds[0],
     )
     with timer() as t:
         vae.fit(X_train)
@@ -68,10 +68,10 @@ def variational(X_train, X_test, y_test, args):
     ax.set_title("VAE posterior means of the 10,000 MNIST test images")
     fig.savefig(RESULTS / "vae_latent_space.png", dpi=100, bbox_inches="tight")
 
-    # Samples from the prior, on a grid over the latent space's densest part.
-    samples = vae.sample(100, random_state=0).reshape(10, 10, 28, 28)
+    # 100 random draws from the standard normal prior, decoded.
+    samples = vae.sample(100, random_state=0).reshape(-1, 28, 28)
     fig, axes = plt.subplots(10, 10, figsize=(6, 6))
-    for ax, image in zip(axes.ravel(), samples.reshape(-1, 28, 28), strict=True):
+    for ax, image in zip(axes.ravel(), samples, strict=True):
         ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
         ax.axis("off")
     fig.suptitle("VariationalAutoencoder.sample(100)")
@@ -98,7 +98,7 @@ def detectors(args):
         epochs=2 if args.quick else 20,
         batch_size=128,
         device=args.device,
-        random_state=0,
+        random_state=args.seeds[0],
     )
     return {
         "conv AE": lambda: AutoencoderOutlierDetector(

@@ -193,10 +193,6 @@ def run_case(case, device, rounds, epochs):
     print(f"{'torch no_grad encode (reference)':32}{1e3 * enc_ref:>10.2f}{1.0:>8.2f}")
     enc = statistics.median(skae_enc)
     print(f"{'skae transform':32}{1e3 * enc:>10.2f}{enc / enc_ref:>8.2f}")
-    return {
-        "fit_ratio": statistics.median(times["skae fit"]) / reference,
-        "transform_ratio": enc / enc_ref,
-    }
 
 
 def main():
