@@ -7,11 +7,11 @@ policies. :func:`compile_model` walks the functional graph once and returns a
 the layers' own ``torch.nn.Parameter`` objects, so training and inference
 update and read exactly the weights Keras sees.
 
-Layers whose maths is known are compiled (``Dense``, ``Dropout``,
-``Activation``, nested functional models and ``Sequential`` models); every
-other layer or operation is called through Keras as usual, inside the same
-program. Models that are not functional (subclassed ``keras.Model``) run as
-one Keras call.
+Layers whose maths is known are compiled (``Dense``, ``Activation``, nested
+functional models and ``Sequential`` models); every other layer or operation
+(``Dropout`` among them: Keras records its ``training`` argument in the graph)
+is called through Keras as usual, inside the same program. Models that are
+not functional (subclassed ``keras.Model``) run as one Keras call.
 """
 
 import torch
@@ -73,7 +73,6 @@ class Program:
         self._output_id = output_id
         self.compiled_layers = compiled_layers
         self.keras_layers = keras_layers
-        self.generator = None
 
     def __call__(self, x, training=False):
         values = dict.fromkeys(self._input_ids, x)
@@ -139,19 +138,6 @@ def _activation_step(layer):
     def run(values, key, training):
         x = values[key]
         return x if activation is None else activation(x)
-
-    return run
-
-
-def _dropout_step(layer, program):
-    keep = 1.0 - layer.rate
-
-    def run(values, key, training):
-        x = values[key]
-        if not training or layer.rate == 0:
-            return x
-        mask = torch.rand(x.shape, generator=program.generator, device=x.device)
-        return torch.where(mask < keep, x / keep, torch.zeros((), device=x.device))
 
     return run
 
@@ -227,12 +213,11 @@ def _functional_of(model):
     return None
 
 
-def _emit(graph, input_ids, steps, program_parts):
+def _emit(graph, input_ids, steps, compiled, keras_ops):
     """Append the steps of ``graph`` (reading ``input_ids``) to ``steps``.
 
     Returns the id its output value is stored under.
     """
-    compiled, keras_ops, program = program_parts
     alias = {id(t): i for t, i in zip(graph.inputs, input_ids, strict=True)}
 
     def key(tensor_id):
@@ -247,7 +232,7 @@ def _emit(graph, input_ids, steps, program_parts):
             simple = _simple_input(node)
             inner = _functional_of(op) if simple is not None else None
             if inner is not None and len(inner.inputs) == 1 and len(inner.outputs) == 1:
-                out = _emit(inner, [key(simple)], steps, program_parts)
+                out = _emit(inner, [key(simple)], steps, compiled, keras_ops)
                 alias[id(node.outputs[0])] = out
                 continue
             if (
@@ -259,13 +244,6 @@ def _emit(graph, input_ids, steps, program_parts):
                 compiled.append(op)
             elif simple is not None and type(op) is keras.layers.Activation:
                 steps.append((_activation_step(op), key(simple), output_ids))
-                compiled.append(op)
-            elif (
-                simple is not None
-                and type(op) is keras.layers.Dropout
-                and op.noise_shape is None
-            ):
-                steps.append((_dropout_step(op, program), key(simple), output_ids))
                 compiled.append(op)
             elif simple is not None and isinstance(op, _CONVOLUTIONS):
                 steps.append((_convolution_step(op), key(simple), output_ids))
@@ -316,24 +294,14 @@ def compile_model(model):
     variable is replaced (assignments that copy into the tensor are fine).
     """
     graph = _functional_of(model)
-    compiled, keras_ops = [], []
     if graph is None or len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        input_id = "x"
-        program = Program(
-            [(_whole_model_step(model), input_id, ["y"])],
-            ["x"],
-            "y",
-            compiled,
-            keras_ops,
+        return Program(
+            [(_whole_model_step(model), "x", ["y"])], ["x"], "y", [], [model]
         )
-        keras_ops.append(model)
-        return program
-    program = Program([], [], None, compiled, keras_ops)
+    steps, compiled, keras_ops = [], [], []
     input_id = id(graph.inputs[0])
-    output_id = _emit(graph, [input_id], program._steps, (compiled, keras_ops, program))
-    program._input_ids = [input_id]
-    program._output_id = output_id
-    return program
+    output_id = _emit(graph, [input_id], steps, compiled, keras_ops)
+    return Program(steps, [input_id], output_id, compiled, keras_ops)
 
 
 def _whole_model_step(model):

@@ -372,7 +372,7 @@ def _epoch_order(seed, epoch, n_samples):
 
 
 def _reseed(generator, seed, epoch, batch):
-    """Seed ``generator`` for the noise and dropout of one batch."""
+    """Seed ``generator`` for the noise of one batch."""
     generator.manual_seed(((seed * 1_000_003 + epoch + 1) * 1_000_033 + batch) % 2**63)
     return generator
 
@@ -396,7 +396,6 @@ def _train_fast(
 ):
     generator = torch.Generator(device=device)
     program = compile_model(model)
-    program.generator = generator
     step = make_step(optimizer, model.trainable_variables)
     params = step.params
     loss_fn = _batch_loss(loss)
@@ -441,8 +440,9 @@ def _train_fast(
             if batch_hooks:
                 callback_list.on_train_batch_begin(i)
             target = rows.take(order[i * batch_size : (i + 1) * batch_size])
-            _reseed(generator, seed, epoch, i)
-            inputs = target if corrupt is None else corrupt(target, generator)
+            inputs = target
+            if corrupt is not None:
+                inputs = corrupt(target, _reseed(generator, seed, epoch, i))
             output = program(inputs, training=True)
             batch_loss = loss_fn(target, output)
             extra = program.regularization_losses()
