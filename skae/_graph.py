@@ -213,10 +213,13 @@ def _functional_of(model):
     return None
 
 
-def _emit(graph, input_ids, steps, compiled, keras_ops):
+def _emit(graph, input_ids, steps, compiled, keras_ops, inlined):
     """Append the steps of ``graph`` (reading ``input_ids``) to ``steps``.
 
-    Returns the id its output value is stored under.
+    Returns the id its output value is stored under. A nested model's steps
+    are inlined at its first call only (``inlined`` holds the graphs already
+    inlined): its values live under its own tensor ids, which a second call
+    would overwrite, so later calls run it through Keras.
     """
     alias = {id(t): i for t, i in zip(graph.inputs, input_ids, strict=True)}
 
@@ -231,8 +234,14 @@ def _emit(graph, input_ids, steps, compiled, keras_ops):
             output_ids = [key(id(t)) for t in node.outputs]
             simple = _simple_input(node)
             inner = _functional_of(op) if simple is not None else None
-            if inner is not None and len(inner.inputs) == 1 and len(inner.outputs) == 1:
-                out = _emit(inner, [key(simple)], steps, compiled, keras_ops)
+            if (
+                inner is not None
+                and id(inner) not in inlined
+                and len(inner.inputs) == 1
+                and len(inner.outputs) == 1
+            ):
+                inlined.add(id(inner))
+                out = _emit(inner, [key(simple)], steps, compiled, keras_ops, inlined)
                 alias[id(node.outputs[0])] = out
                 continue
             if (
@@ -300,7 +309,7 @@ def compile_model(model):
         )
     steps, compiled, keras_ops = [], [], []
     input_id = id(graph.inputs[0])
-    output_id = _emit(graph, [input_id], steps, compiled, keras_ops)
+    output_id = _emit(graph, [input_id], steps, compiled, keras_ops, set())
     return Program(steps, [input_id], output_id, compiled, keras_ops)
 
 

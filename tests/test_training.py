@@ -317,6 +317,25 @@ def test_predict_matches_keras_and_reads_any_array():
     np.testing.assert_allclose(errors, ((expected - X) ** 2).mean(axis=1), rtol=1e-5)
 
 
+def test_a_nested_model_called_twice_computes_both_calls():
+    # A shared sub-model (e.g. one encoder applied to two halves of a row).
+    i = keras.Input((4,))
+    inner = keras.Model(i, keras.layers.Dense(3, activation="tanh")(i))
+    x = keras.Input((8,))
+    halves = (
+        keras.layers.Lambda(lambda t: t[:, :4])(x),
+        keras.layers.Lambda(lambda t: t[:, 4:])(x),
+    )
+    model = keras.Model(x, keras.layers.Concatenate()([inner(h) for h in halves]))
+    rows = np.random.default_rng(0).random((5, 8), dtype=np.float32)
+    np.testing.assert_allclose(
+        predict(model, rows, device="cpu"),
+        model.predict(rows, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
 def test_data_moves_to_the_device_once_per_fit(monkeypatch):
     """The device path (CI has no GPU): rows are sent once, batches gathered there."""
     sent, taken = [], []
