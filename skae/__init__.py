@@ -6,16 +6,18 @@ so import skae before Keras.
 
 from . import _backend  # noqa: F401  (sets KERAS_BACKEND before Keras loads)
 from ._denoising import DenoisingAutoencoder
+from ._export import load_model
 from ._outlier import AutoencoderOutlierDetector
 from ._transformer import AutoencoderTransformer
 from ._variational import VariationalAutoencoder
-
-__version__ = "0.1.0"
+from ._version import InconsistentVersionWarning, __version__
 
 __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
+    "InconsistentVersionWarning",
     "VariationalAutoencoder",
     "__version__",
+    "load_model",
 ]

@@ -12,10 +12,20 @@ model lives on and the seeds drawn from a ``random_state``.
 import contextlib
 import os
 import re
+import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import keras  # noqa: E402
+try:
+    import keras
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    _backend = os.environ.get("KERAS_BACKEND")
+    raise ImportError(
+        f"skae runs Keras on the torch backend, but KERAS_BACKEND={_backend!r} "
+        f"names a backend that cannot be imported ({exc}). Unset KERAS_BACKEND "
+        "(skae then selects torch) or set KERAS_BACKEND=torch before starting "
+        "Python."
+    ) from exc
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -33,6 +43,10 @@ __all__ = [
     "resolve_device",
     "device_scope",
     "draw_seeds",
+    "EarlyStopping",
+    "quiet_numpy_copy_warning",
+    "to_float",
+    "to_numpy",
     "torch_threads",
     "variables_to_numpy",
 ]
@@ -120,9 +134,59 @@ def variables_to_numpy(variables):
     """
     values = []
     for v in variables:
-        tensor = v.value if hasattr(v, "value") else v
-        values.append(tensor.detach().to("cpu").numpy().copy())
+        values.append(np.array(to_numpy(v)))  # a copy, never a view
     return values
+
+
+def to_numpy(value):
+    """A Keras variable, a torch tensor or a number as a numpy array.
+
+    Reads the torch tensor directly: Keras's ``convert_to_numpy`` goes through
+    ``np.array(tensor)``, which NumPy 2 warns about (torch's ``__array__`` takes
+    no ``copy`` keyword).
+    """
+    value = getattr(value, "value", value)
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu").numpy()
+    return np.asarray(value)
+
+
+@contextlib.contextmanager
+def quiet_numpy_copy_warning():
+    """Silence NumPy 2's ``__array__`` copy-keyword warning inside Keras calls.
+
+    Keras's torch backend converts tensors with ``np.array(tensor)`` when it
+    saves and loads files; the warning is about that Keras code, and the user
+    can do nothing about it. skae's own code reads tensors without it.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="__array__ implementation doesn't accept a copy keyword",
+            category=DeprecationWarning,
+        )
+        yield
+
+
+class EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's ``EarlyStopping``, without NumPy's copy-keyword warning.
+
+    It keeps the best weights with ``model.get_weights()``, which on the torch
+    backend converts through ``np.array(tensor)``.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        with quiet_numpy_copy_warning():
+            super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        with quiet_numpy_copy_warning():
+            super().on_train_end(logs)
+
+
+def to_float(value):
+    """A scalar Keras variable, torch tensor or number as a Python float."""
+    return float(to_numpy(value))
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ three small hooks:
 * ``_build_networks(n_features, seed) -> (encoder, decoder)`` (e.g. a
   variational bottleneck)
 * ``_corruption(X) -> callable or None`` (noise applied to training inputs)
-* ``_after_fit(X)`` (e.g. an outlier threshold)
+* ``_after_fit(X, sample_weight)`` (e.g. an outlier threshold)
 
 What is minimised and scored follows from the network (:func:`_objective`): the
 reconstruction loss, plus the KL term and a negative-ELBO score when the
@@ -15,7 +15,9 @@ encoder has a variational bottleneck.
 """
 
 import math
+import threading
 import warnings
+import weakref
 from abc import ABCMeta
 from collections.abc import Callable
 from numbers import Integral, Real
@@ -26,34 +28,47 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._backend import (
+    EarlyStopping,
     check_device,
     device_scope,
     draw_seeds,
     keras,
+    quiet_numpy_copy_warning,
     resolve_device,
     variables_to_numpy,
 )
-from ._networks import VariationalSampling, build_autoencoder, join, wrap_networks
-from ._training import NonFiniteLossError, predict, train
+from ._data import check_float32_range, holdout
+from ._export import save_model
+from ._fit_state import FitSnapshot
+from ._graph import compile_model
+from ._networks import (
+    VariationalSampling,
+    build_autoencoder,
+    join,
+    kl_divergence,
+    wrap_networks,
+)
+from ._training import predict, train
+from ._version import InconsistentVersionWarning, __version__
+from ._vocabulary import (
+    LOSS_NAMES,
+    OptimizerNames,
+    check_activation,
+    check_callbacks,
+    check_per_sample_loss,
+    is_binary_crossentropy,
+    make_optimizer,
+    per_sample_loss,
+)
 
 __all__ = ["BaseAutoencoder"]
-
-_OPTIMIZERS = {
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "rmsprop": "RMSprop",
-    "sgd": "SGD",
-}
-
-_LOSSES = {
-    "mse": keras.losses.mean_squared_error,
-    "mae": keras.losses.mean_absolute_error,
-    "binary_crossentropy": keras.losses.binary_crossentropy,
-    "huber": keras.losses.huber,
-}
 
 
 _COMMON_PARAMETERS = """\
@@ -77,17 +92,20 @@ _COMMON_PARAMETERS = """\
         ``loss="binary_crossentropy"`` (reconstructions in [0, 1]) and "linear"
         otherwise.
 
-    loss : {{"mse", "mae", "binary_crossentropy", "huber"}} or keras loss, \
-default="mse"
+    loss : str, keras.losses.Loss or callable, default="mse"
         Reconstruction loss, minimised in training and reported per sample by
-        ``score_samples``. "binary_crossentropy" needs data in [0, 1] (e.g.
-        after ``MinMaxScaler``, or images scaled to [0, 1]). A
-        ``keras.losses.Loss`` instance or a Keras loss function of
-        ``(y_true, y_pred)`` returning one value per sample is also accepted.
+        ``score_samples``: any name ``keras.losses.get`` accepts ("mse",
+        "mean_squared_error", "mae", "huber", "log_cosh",
+        "binary_crossentropy", "MeanSquaredError", ...). "binary_crossentropy"
+        needs data in [0, 1] (e.g. after ``MinMaxScaler``, or images scaled to
+        [0, 1]). A ``keras.losses.Loss`` instance or a Keras loss function of
+        ``(y_true, y_pred)`` returning one value per sample is also accepted
+        (checked on two rows before training).
 
-    optimizer : {{"adam", "adamw", "rmsprop", "sgd"}} or keras.optimizers.Optimizer, \
-default="adam"
-        Keras optimizer. A string builds it with ``learning_rate`` and
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        Keras optimizer: any name ``keras.optimizers.get`` accepts ("adam",
+        "adamw", "sgd", "rmsprop", "nadam", "adagrad", "adamax", "adadelta",
+        "lion", "Adam", ...). A name builds it with ``learning_rate`` and
         ``clipnorm``; an instance is copied from its config at each fit (never
         modified), keeps its own learning rate and gets ``clipnorm`` only if
         ``clipnorm`` is set here.
@@ -217,32 +235,40 @@ class Objective(NamedTuple):
 
     #: Loss given to the training engine (any loss Keras's ``compile`` takes).
     loss: object
-    #: ``per_sample(x, reconstruction) -> error per row``, for ``score_samples``.
+    #: ``per_sample(x, output) -> error per row``, for ``score_samples``.
     per_sample: Callable
-    #: The model's :class:`VariationalSampling` layer, or None.
-    sampling: object = None
+    #: The model whose output ``per_sample`` reads: the autoencoder itself, or
+    #: for a variational one a model of the reconstruction and the KL term.
+    scorer: object
+    #: Builds the ``kl_loss`` metric of a variational model, or None.
+    kl_metric: Callable = None
 
     def training_metrics(self):
         """New Keras metrics that training tracks in ``history_`` beside the
         user's: ``reconstruction_loss`` and ``kl_loss`` for a variational
         network, none otherwise. Built on demand, since scoring needs none."""
-        if self.sampling is None:
+        if self.kl_metric is None:
             return []
         return [
             keras.metrics.MeanMetricWrapper(self.loss, name="reconstruction_loss"),
-            _LastKL(self.sampling),
+            self.kl_metric(),
         ]
 
 
-class _LastKL(keras.metrics.Mean):
-    """Mean KL term of a sampling layer's latest calls, as a Keras metric."""
+class _KL(keras.metrics.Mean):
+    """Mean KL term of the rows' posteriors, as a Keras metric.
 
-    def __init__(self, sampling, name="kl_loss"):
+    Computed from the rows themselves (``y_true``: a variational model's input
+    is its target) through the encoder's mean and log-variance heads, in
+    inference mode; nothing is read from the shared sampling layer.
+    """
+
+    def __init__(self, kl_program, name="kl_loss"):
         super().__init__(name=name)
-        self._sampling = sampling
+        self._kl = kl_program
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        return super().update_state(self._sampling.last_kl)
+        return super().update_state(self._kl(y_true, training=False))
 
 
 def _sampling_layer(model):
@@ -251,6 +277,33 @@ def _sampling_layer(model):
         if isinstance(layer, VariationalSampling):
             return layer
     return None
+
+
+_VARIATIONAL_PARTS = weakref.WeakKeyDictionary()
+_VARIATIONAL_LOCK = threading.Lock()
+
+
+def _variational_parts(model, sampling):
+    """``(scorer, kl_model)`` of a variational ``model``, built once per model.
+
+    ``scorer`` maps rows to their reconstruction at the posterior mean with the
+    row's KL term as one more column; ``kl_model`` maps rows to their KL term.
+    Both read the encoder's mean and log-variance heads in their own graph, so
+    each call computes its own KL (inference holds no per-call state on the
+    shared layers, and concurrent calls are safe).
+    """
+    with _VARIATIONAL_LOCK:
+        parts = _VARIATIONAL_PARTS.get(model)
+        if parts is None:
+            encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+            mean, log_var = sampling.input
+            kl = kl_divergence(mean, log_var)
+            column = keras.ops.expand_dims(kl, -1)
+            scorer = keras.Model(
+                encoder.input, keras.ops.concatenate([decoder(mean), column], axis=-1)
+            )
+            parts = _VARIATIONAL_PARTS[model] = (scorer, keras.Model(encoder.input, kl))
+        return parts
 
 
 def _objective(model, loss):
@@ -264,27 +317,24 @@ def _objective(model, loss):
     with the reconstruction at the posterior mean. ``history_`` then also
     tracks ``reconstruction_loss`` and ``kl_loss``.
     """
-    per_feature = _per_sample_loss(loss)
+    per_feature = per_sample_loss(loss)
     sampling = _sampling_layer(model)
     if sampling is None:
-        return Objective(loss, per_feature)
+        return Objective(loss, per_feature, model)
 
     def reconstruction_loss(y_true, y_pred):
         return per_feature(y_true, y_pred) * y_true.shape[-1]
 
-    def negative_elbo(x, reconstructed):
-        return reconstruction_loss(x, reconstructed) + sampling.last_kl
+    def negative_elbo(x, output):
+        return reconstruction_loss(x, output[:, :-1]) + output[:, -1]
 
-    return Objective(reconstruction_loss, negative_elbo, sampling)
-
-
-def _per_sample_loss(loss):
-    """The loss as a function ``(y_true, y_pred) -> one value per sample``."""
-    if isinstance(loss, str):
-        return _LOSSES[loss]
-    if isinstance(loss, keras.losses.Loss):
-        return loss.call
-    return loss
+    scorer, kl_model = _variational_parts(model, sampling)
+    return Objective(
+        reconstruction_loss,
+        negative_elbo,
+        scorer,
+        lambda: _KL(compile_model(kl_model)),
+    )
 
 
 class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
@@ -296,11 +346,11 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         "activation": [str],
         "output_activation": [str],
         "loss": [
-            StrOptions(set(_LOSSES)),
+            StrOptions(set(LOSS_NAMES)),
             keras.losses.Loss,
             callable,
         ],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), keras.optimizers.Optimizer],
+        "optimizer": [OptimizerNames(), keras.optimizers.Optimizer],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [
@@ -398,8 +448,11 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the autoencoder to reconstruct ``X``.
+
+        A fit that raises (bad data, a non-finite loss, an exception from a
+        callback, ``KeyboardInterrupt``) leaves the estimator as it was before.
 
         Parameters
         ----------
@@ -407,16 +460,23 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             Training data. Sparse input is densified batch by batch.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the loss: each batch minimises the weighted
+            mean of its rows' losses. The validation split and loss use them
+            too, and so does the outlier detector's threshold. None gives
+            every row the same weight.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, epochs=self.epochs, incremental=False)
+        return self._fit_or_restore(
+            X, sample_weight, epochs=self.epochs, incremental=False
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one epoch on ``X``, continuing from the current weights.
 
         The first call builds the network. No validation set is held out and
@@ -428,15 +488,26 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             A chunk of training data.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the loss (see ``fit``).
 
         Returns
         -------
         self : object
             The updated estimator.
         """
-        return self._fit(X, epochs=1, incremental=True)
+        return self._fit_or_restore(X, sample_weight, epochs=1, incremental=True)
 
-    def _fit(self, X, *, epochs, incremental):
+    def _fit_or_restore(self, X, sample_weight, *, epochs, incremental):
+        """``_fit``, undone entirely if anything raises (see :mod:`._fit_state`)."""
+        snapshot = FitSnapshot(self)
+        try:
+            return self._fit(X, sample_weight, epochs=epochs, incremental=incremental)
+        except BaseException:
+            snapshot.restore()
+            raise
+
+    def _fit(self, X, sample_weight, *, epochs, incremental):
         continuing = hasattr(self, "_model") and (incremental or self.warm_start)
         X = validate_data(
             self,
@@ -445,8 +516,12 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             dtype=[np.float64, np.float32],
             reset=not continuing,
         )
+        check_float32_range(X)
+        sample_weight = _sample_weight(sample_weight, X)
         check_device(self.device)
+        self._check_parameters()
         self._check_data_fits_loss(X)
+        check_per_sample_loss(self.loss, _first_rows(X, 2))
         n_features = X.shape[1]
         rng = check_random_state(self.random_state)
         build_seed, train_seed, split_seed = draw_seeds(rng, 3)
@@ -466,39 +541,38 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             optimizer = self._make_optimizer()
             history, initial_epoch = {}, 0
 
-        x_train, x_val = self._split(X, incremental, split_seed)
+        x_train, x_val, w_train, w_val = self._split(
+            X, sample_weight, incremental, split_seed
+        )
         callbacks = list(self.callbacks or [])
         if x_val is not None and self.early_stopping and not incremental:
             callbacks.append(
-                keras.callbacks.EarlyStopping(
+                EarlyStopping(
                     monitor="val_loss",
                     patience=self.patience,
                     restore_best_weights=True,
                 )
             )
-        snapshot = variables_to_numpy(model.weights) if continuing else None
         objective = _objective(model, self.loss)
-        try:
-            new_history = train(
-                model,
-                x_train,
-                x_val=x_val,
-                loss=objective.loss,
-                optimizer=optimizer,
-                metrics=[*(self.metrics or []), *objective.training_metrics()],
-                callbacks=callbacks,
-                epochs=epochs,
-                batch_size=self._batch_size(x_train.shape[0]),
-                corrupt=self._corruption(X),
-                seed=train_seed,
-                verbose=self.verbose,
-                device=device,
-                initial_epoch=initial_epoch,
-            )
-        except NonFiniteLossError:
-            if snapshot is not None:
-                model.set_weights(snapshot)  # keep the previous fit intact
-            raise
+        new_history = train(
+            model,
+            x_train,
+            x_val=x_val,
+            loss=objective.loss,
+            optimizer=optimizer,
+            metrics=[*(self.metrics or []), *objective.training_metrics()],
+            callbacks=callbacks,
+            epochs=epochs,
+            batch_size=self._batch_size(x_train.shape[0]),
+            corrupt=self._corruption(X),
+            seed=train_seed,
+            verbose=self.verbose,
+            device=device,
+            initial_epoch=initial_epoch,
+            sample_weight=w_train,
+            val_sample_weight=w_val,
+        )
+        del x_train, x_val  # the float32 copy of X, before scoring X
 
         self._model = model
         self._optimizer = optimizer
@@ -508,7 +582,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self.device_ = device
         self.history_ = _concat_histories(history, new_history, initial_epoch)
         self.n_iter_ = initial_epoch + len(new_history.get("loss", []))
-        self._after_fit(X)
+        self._after_fit(X, sample_weight)
         return self
 
     # ------------------------------------------------------------- hooks
@@ -521,8 +595,9 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         """Hook: ``corrupt(batch, generator) -> batch`` for training inputs, or None."""
         return None
 
-    def _after_fit(self, X):
-        """Hook: called at the end of ``fit`` with the validated training data."""
+    def _after_fit(self, X, sample_weight=None):
+        """Hook: called at the end of ``fit`` with the validated training data
+        and its row weights (None when unweighted)."""
 
     # ------------------------------------------------------ fit helpers
 
@@ -590,8 +665,15 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=5,
             )
 
+    def _check_parameters(self):
+        """What ``_parameter_constraints`` cannot say, checked before building."""
+        check_activation(self.activation, "activation")
+        if self.output_activation != "auto":
+            check_activation(self.output_activation, "output_activation")
+        check_callbacks(self.callbacks)
+
     def _check_data_fits_loss(self, X):
-        if self.loss != "binary_crossentropy":
+        if not is_binary_crossentropy(self.loss):
             return
         values = X.data if sp.issparse(X) else X
         low, high = (
@@ -627,24 +709,21 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     def _output_activation(self):
         if self.output_activation != "auto":
             return self.output_activation
-        return "sigmoid" if self.loss == "binary_crossentropy" else "linear"
+        return "sigmoid" if is_binary_crossentropy(self.loss) else "linear"
 
     def _make_optimizer(self):
-        if isinstance(self.optimizer, str):
-            cls = getattr(keras.optimizers, _OPTIMIZERS[self.optimizer])
-            return cls(learning_rate=self.learning_rate, clipnorm=self.clipnorm)
-        config = self.optimizer.get_config()
-        if self.clipnorm is not None:
-            config["clipnorm"] = self.clipnorm
-        return self.optimizer.__class__.from_config(config)
+        return make_optimizer(
+            self.optimizer, learning_rate=self.learning_rate, clipnorm=self.clipnorm
+        )
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return max(1, min(200, n_samples))
         return self.batch_size
 
-    def _split(self, X, incremental, seed):
-        """Return ``(x_train, x_val)``, x_val None when nothing is held out."""
+    def _split(self, X, sample_weight, incremental, seed):
+        """``(x_train, x_val, w_train, w_val)``; ``x_val`` None when nothing is
+        held out, the weights None without ``sample_weight``."""
         fraction = self.validation_fraction
         if fraction is None:
             fraction = 0.1 if self.early_stopping else 0.0
@@ -654,7 +733,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 "validation_fraction > 0 (or leave it None for 0.1)."
             )
         if incremental or fraction == 0:
-            return X, None
+            return X, None, sample_weight, None
         n_samples = X.shape[0]
         n_val = math.ceil(fraction * n_samples)
         if n_val >= n_samples:
@@ -662,20 +741,21 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 f"validation_fraction={fraction} leaves no training data with "
                 f"n_samples={n_samples}."
             )
-        order = np.random.default_rng(seed).permutation(n_samples)
-        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+        return holdout(X, sample_weight, n_val, seed)
 
     # -------------------------------------------------------- inference
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self,
             X,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             reset=False,
         )
+        check_float32_range(X)
+        return X
 
     def _encode(self, X):
         """Bottleneck of validated ``X``, in ``X``'s float dtype."""
@@ -688,8 +768,10 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _reconstruction_errors(self, X):
         """Per-sample reconstruction loss of validated ``X``, float64."""
-        per_sample = _objective(self._model, self.loss).per_sample
-        errors = predict(self._model, X, device=self.device_, reduce=per_sample)
+        objective = _objective(self._model, self.loss)
+        errors = predict(
+            objective.scorer, X, device=self.device_, reduce=objective.per_sample
+        )
         return errors.astype(np.float64)
 
     def _reconstruct(self, X):
@@ -739,20 +821,45 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         """
         return float(np.mean(self.score_samples(X)))
 
+    # ----------------------------------------------------------- saving
+
+    def save_model(self, path):
+        """Save the trained network as one Keras file, for Keras or skae.
+
+        The file is an ordinary ``.keras`` archive of the whole autoencoder
+        (``x -> reconstruction``, with its "encoder" and "decoder" submodels):
+        ``keras.saving.load_model(path)`` loads it without the estimator
+        (``import skae`` first, which registers skae's layers). It also holds
+        the estimator's parameters and fitted attributes, so
+        :func:`skae.load_model` builds the estimator back, giving the same
+        ``transform``, ``score_samples`` and ``predict``. The optimizer's state
+        is not saved: pickle the estimator to resume training where it stopped.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write; the name must end in ".keras".
+        """
+        check_is_fitted(self)
+        save_model(self, path)
+
     # ----------------------------------------------------------- pickling
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never edit the live __dict__
+        state["_skae_version"] = __version__
         if "_model" not in state:
             return state
         model, optimizer = state.pop("_model"), state.pop("_optimizer")
         del state["encoder_"], state["decoder_"]
-        config = keras.saving.serialize_keras_object(model)
+        with quiet_numpy_copy_warning():  # Keras reads the learning rate so
+            config = keras.saving.serialize_keras_object(model)
+            optimizer_config = keras.saving.serialize_keras_object(optimizer)
         config.pop("compile_config", None)  # the estimator compiles at each fit
         state["_keras_state"] = {
             "model": config,
             "weights": variables_to_numpy(model.weights),
-            "optimizer": keras.saving.serialize_keras_object(optimizer),
+            "optimizer": optimizer_config,
             "optimizer_variables": (
                 variables_to_numpy(optimizer.variables) if optimizer.built else None
             ),
@@ -761,19 +868,22 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_skae_version", "unknown")
+        if version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=version,
+                ),
+                stacklevel=2,
+            )
         keras_state = state.pop("_keras_state", None)
         super().__setstate__(state)
         if keras_state is None:
             return
-        try:
-            device = resolve_device(self.device)
-        except ValueError as exc:
-            warnings.warn(
-                f"{exc} Loading the model on the CPU instead.",
-                UserWarning,
-                stacklevel=2,
-            )
-            device = resolve_device("cpu")
+        device = self._loading_device(stacklevel=3)
         with device_scope(device):
             model = keras.saving.deserialize_keras_object(keras_state["model"])
             model.set_weights(keras_state["weights"])
@@ -784,6 +894,22 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                     optimizer.variables, keras_state["optimizer_variables"], strict=True
                 ):
                     variable.assign(value)
+        self._attach_network(model, optimizer, device)
+
+    def _loading_device(self, stacklevel):
+        """The device a loaded model goes to: ``device``'s, else the CPU."""
+        try:
+            return resolve_device(self.device)
+        except ValueError as exc:
+            warnings.warn(
+                f"{exc} Loading the model on the CPU instead.",
+                UserWarning,
+                stacklevel=stacklevel + 1,
+            )
+            return resolve_device("cpu")
+
+    def _attach_network(self, model, optimizer, device):
+        """Make a loaded ``model`` the estimator's trained network."""
         self._model = model
         self._optimizer = optimizer
         self.encoder_ = model.get_layer("encoder")
@@ -794,6 +920,26 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _sample_weight(sample_weight, X):
+    """Validated row weights, or None when there are none or all are equal
+    (a weighted mean with equal weights is the plain mean, computed as such)."""
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    check_float32_range(sample_weight, "sample_weight")
+    if np.all(sample_weight == sample_weight[0]):
+        return None
+    return sample_weight
+
+
+def _first_rows(X, n):
+    """The first ``n`` rows of validated ``X``, dense."""
+    rows = X[:n]
+    return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
 
 
 def _concat_histories(old, new, n_old):

@@ -19,7 +19,20 @@ import numpy as np
 
 from ._backend import keras
 
-__all__ = ["VariationalSampling", "build_autoencoder", "join", "wrap_networks"]
+__all__ = [
+    "VariationalSampling",
+    "build_autoencoder",
+    "join",
+    "kl_divergence",
+    "wrap_networks",
+]
+
+
+def kl_divergence(mean, log_var):
+    """Per-row ``KL(N(mean, exp(log_var)) || N(0, I))``, summed over the code."""
+    return -0.5 * keras.ops.sum(
+        1.0 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var), axis=-1
+    )
 
 
 @keras.saving.register_keras_serializable(package="skae")
@@ -30,8 +43,10 @@ class VariationalSampling(keras.layers.Layer):
     reparameterisation trick, so gradients reach both inputs); in inference it
     returns ``mean``, which makes encoding deterministic. Either way it adds
     ``beta`` times the batch mean of ``KL(N(mean, exp(log_var)) || N(0, I))``
-    to the model's losses and keeps the per-sample KL of the last call in
-    :attr:`last_kl`.
+    to the model's losses (Keras's ``add_loss``). It keeps nothing of a call:
+    the per-row KL a score needs is computed from ``mean`` and ``log_var`` in
+    the caller's own graph (:func:`kl_divergence`), so concurrent calls on one
+    model never see each other's values.
 
     Parameters
     ----------
@@ -46,15 +61,10 @@ class VariationalSampling(keras.layers.Layer):
         self.beta = beta
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.last_kl = None
 
     def call(self, inputs, training=False):
         mean, log_var = inputs
-        kl = -0.5 * keras.ops.sum(
-            1.0 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var), axis=-1
-        )
-        self.last_kl = kl
-        self.add_loss(self.beta * keras.ops.mean(kl))
+        self.add_loss(self.beta * keras.ops.mean(kl_divergence(mean, log_var)))
         if not training:
             return mean
         noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
@@ -294,19 +304,29 @@ def wrap_networks(
                 "The encoder of a variational autoencoder must return two tensors, "
                 "the mean and the log-variance of the code."
             )
-        code = VariationalSampling(beta, seed=seed, name="sampling")(list(code))
+        code_shape = _shape(code[0].shape)
+        mean, log_var = _flat(code[0], "flat_mean"), _flat(code[1], "flat_log_var")
+        code = VariationalSampling(beta, seed=seed, name="sampling")([mean, log_var])
     elif isinstance(code, (list, tuple)):
         raise ValueError("The encoder must return one tensor, the code.")
+    else:
+        code_shape = _shape(code.shape)
+        code = _flat(code, "flat_code")
     wrapped_encoder = keras.Model(x_in, code, name="encoder")
 
+    # A code with more than one axis (an image-shaped one) is flattened to rows,
+    # so transform returns 2-D; the decoder takes rows and reshapes them back.
     z_in = keras.Input(shape=_shape(code.shape), name="z")
     decoder_in = [_shape(s) for s in _as_list(decoder.input_shape)]
-    if decoder_in != [_shape(code.shape)]:
+    if decoder_in != [code_shape]:
         raise ValueError(
-            f"The decoder must take the code, of shape {_shape(code.shape)}; it takes "
+            f"The decoder must take the code, of shape {code_shape}; it takes "
             f"{decoder.input_shape}."
         )
-    out = decoder(z_in)
+    z = z_in
+    if len(code_shape) > 1:
+        z = keras.layers.Reshape(code_shape, name="to_code")(z_in)
+    out = decoder(z)
     if _shape(out.shape) not in (row, image, image and image[:2]):
         raise ValueError(
             f"The decoder must return rows of shape {row}"
@@ -316,6 +336,13 @@ def wrap_networks(
     if _shape(out.shape) != row:
         out = keras.layers.Reshape(row, name="to_rows")(out)
     return wrapped_encoder, keras.Model(z_in, out, name="decoder")
+
+
+def _flat(tensor, name):
+    """``tensor`` with its non-batch axes flattened to one (as is if already 1)."""
+    if len(tensor.shape) <= 2:
+        return tensor
+    return keras.layers.Flatten(name=name)(tensor)
 
 
 def _as_list(shape):

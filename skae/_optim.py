@@ -3,12 +3,13 @@
 ``keras.optimizers.Optimizer.apply`` is general (schedules, EMA, gradient
 accumulation, loss scaling) and pays for that generality on every step.
 :func:`make_step` returns a function doing the same update as
-``optimizer.apply(grads, variables)`` for the common cases (Adam, AdamW, SGD
-and RMSprop with constant learning rate, optional ``clipnorm`` and weight
-decay), with ``torch._foreach_*`` calls on the optimizer's own state variables:
-the Keras optimizer stays the owner of its state (its iteration count,
-momentums and velocities), so callbacks, pickling and a later Keras ``fit`` see
-the same optimizer. Every other configuration gets ``optimizer.apply`` itself.
+``optimizer.apply(grads, variables)`` for the common cases (Adam, AdamW, SGD,
+RMSprop, Nadam, Adagrad, Adamax, Adadelta and Lion with constant learning rate,
+optional ``clipnorm`` and weight decay), with ``torch._foreach_*`` calls on the
+optimizer's own state variables: the Keras optimizer stays the owner of its
+state (its iteration count, momentums and velocities), so callbacks, pickling
+and a later Keras ``fit`` see the same optimizer. Every other configuration
+gets ``optimizer.apply`` itself.
 
 The learning rate is read from the optimizer when :meth:`Step.sync` is called
 (once per epoch), so ``ReduceLROnPlateau`` and ``LearningRateScheduler``
@@ -19,13 +20,13 @@ import math
 
 import torch
 
-from ._backend import keras
+from ._backend import keras, to_float
 
 __all__ = ["make_step"]
 
 
 def _learning_rate(optimizer):
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    return to_float(optimizer.learning_rate)
 
 
 def _fast_kind(optimizer):
@@ -52,7 +53,20 @@ def _fast_kind(optimizer):
         return "sgd"
     if name == "RMSprop" and not optimizer.centered:
         return "rmsprop"
+    if name in ("Nadam", "Adagrad", "Adamax", "Adadelta", "Lion"):
+        return name.lower()
     return None
+
+
+#: Per-variable state lists of the optimizers whose slots do not depend on options.
+_SLOTS = {
+    "adam": ("_momentums", "_velocities"),
+    "nadam": ("_momentums", "_velocities"),
+    "adagrad": ("_accumulators",),
+    "adamax": ("_m", "_u"),
+    "adadelta": ("_accumulated_grads", "_accumulated_delta_vars"),
+    "lion": ("_momentums",),
+}
 
 
 class Step:
@@ -85,13 +99,16 @@ class Step:
             else []
         )
         self._iterations = optimizer.iterations.value
-        self._t = int(self._iterations)
+        self._t = int(to_float(self._iterations))
+        if self._kind == "nadam":  # the running product of the momentum schedule
+            self._u_product = optimizer._u_product.value
+            self._u_product_value = self._u_product.detach().to("cpu").clone()
         self.sync()
 
     def _slots(self, optimizer):
         """Names of the optimizer's per-variable state lists the update uses."""
-        if self._kind == "adam":
-            return ("_momentums", "_velocities")
+        if self._kind in _SLOTS:
+            return _SLOTS[self._kind]
         if self._kind == "sgd":
             return ("momentums",) if optimizer.momentum != 0 else ()
         return ("_velocities",) + (("_momentums",) if optimizer.momentum > 0 else ())
@@ -159,6 +176,85 @@ class Step:
             torch._foreach_add_(params, momentums, alpha=-1)
         else:
             torch._foreach_add_(params, increments, alpha=-1)
+
+    # The updates below follow Keras's own torch ``_parallel_update_step``.
+
+    def _nadam(self, grads, params, lr):
+        # The momentum schedule's scalars in float32, as Keras computes them.
+        opt, (m, v) = self.optimizer, self._state
+        f32 = torch.float32
+        t, decay = torch.tensor(self._t, dtype=f32), torch.tensor(0.96, dtype=f32)
+        beta_1, beta_2 = torch.tensor(opt.beta_1, dtype=f32), opt.beta_2
+        u_t = beta_1 * (1.0 - 0.5 * decay**t)
+        u_t_1 = beta_1 * (1.0 - 0.5 * decay ** (t + 1))
+        u_product_t = self._u_product_value * u_t
+        u_product_t_1 = u_product_t * u_t_1
+        beta_2_power = torch.tensor(beta_2, dtype=f32) ** t
+        self._u_product_value = u_product_t
+        self._u_product.copy_(u_product_t)
+        torch._foreach_mul_(m, opt.beta_1)
+        torch._foreach_add_(m, grads, alpha=1 - opt.beta_1)
+        torch._foreach_mul_(v, beta_2)
+        torch._foreach_add_(v, torch._foreach_mul(grads, grads), alpha=1 - beta_2)
+        m_hat = torch._foreach_add(
+            torch._foreach_div(
+                torch._foreach_mul(m, u_t_1.item()), (1 - u_product_t_1).item()
+            ),
+            torch._foreach_div(
+                torch._foreach_mul(grads, (1 - u_t).item()), (1 - u_product_t).item()
+            ),
+        )
+        v_hat = torch._foreach_div(v, (1 - beta_2_power).item())
+        denominators = torch._foreach_add(torch._foreach_sqrt(v_hat), opt.epsilon)
+        increments = torch._foreach_div(torch._foreach_mul(m_hat, lr), denominators)
+        torch._foreach_add_(params, increments, alpha=-1)
+
+    def _adagrad(self, grads, params, lr):
+        opt, (accumulators,) = self.optimizer, self._state
+        torch._foreach_add_(accumulators, torch._foreach_mul(grads, grads))
+        denominators = torch._foreach_sqrt(
+            torch._foreach_add(accumulators, opt.epsilon)
+        )
+        increments = torch._foreach_div(torch._foreach_mul(grads, lr), denominators)
+        torch._foreach_add_(params, increments, alpha=-1)
+
+    def _adamax(self, grads, params, lr):
+        opt, (m, u) = self.optimizer, self._state
+        correction = 1 - opt.beta_1**self._t
+        torch._foreach_mul_(m, opt.beta_1)
+        torch._foreach_add_(m, grads, alpha=1 - opt.beta_1)
+        torch._foreach_mul_(u, opt.beta_2)
+        torch._foreach_maximum_(u, torch._foreach_abs(grads))
+        denominators = torch._foreach_mul(
+            torch._foreach_add(u, opt.epsilon), correction
+        )
+        increments = torch._foreach_div(torch._foreach_mul(m, lr), denominators)
+        torch._foreach_add_(params, increments, alpha=-1)
+
+    def _adadelta(self, grads, params, lr):
+        opt, (grad_sq, delta_sq) = self.optimizer, self._state
+        rho, eps = opt.rho, opt.epsilon
+        torch._foreach_mul_(grad_sq, rho)
+        torch._foreach_add_(grad_sq, torch._foreach_mul(grads, grads), alpha=1 - rho)
+        deltas = torch._foreach_div(
+            torch._foreach_mul(
+                torch._foreach_sqrt(torch._foreach_add(delta_sq, eps)), grads
+            ),
+            torch._foreach_sqrt(torch._foreach_add(grad_sq, eps)),
+        )
+        torch._foreach_mul_(deltas, -1)
+        torch._foreach_mul_(delta_sq, rho)
+        torch._foreach_add_(delta_sq, torch._foreach_mul(deltas, deltas), alpha=1 - rho)
+        torch._foreach_add_(params, deltas, alpha=lr)
+
+    def _lion(self, grads, params, lr):
+        opt, (m,) = self.optimizer, self._state
+        directions = torch._foreach_mul(m, opt.beta_1)
+        torch._foreach_add_(directions, grads, alpha=1 - opt.beta_1)
+        directions = [d.sign() for d in directions]
+        torch._foreach_add_(params, torch._foreach_mul(directions, lr), alpha=-1)
+        torch._foreach_mul_(m, opt.beta_2)
+        torch._foreach_add_(m, grads, alpha=1 - opt.beta_2)
 
 
 def make_step(optimizer, variables):

@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.stats import _weighted_percentile
 
 from ._base import BaseAutoencoder, fill_doc
 
@@ -167,12 +168,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     def _build_networks(self, n_features, seed):
         return self._networks(n_features, seed, beta=self.beta)
 
-    def _after_fit(self, X):
+    def _after_fit(self, X, sample_weight=None):
         scores = -self._reconstruction_errors(X)
         if self.contamination == "auto":
-            self.offset_ = auto_offset(scores)
+            self.offset_ = auto_offset(scores, sample_weight)
         else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+            self.offset_ = float(
+                _percentile(scores, 100.0 * self.contamination, sample_weight)
+            )
 
     def decision_function(self, X):
         """Signed outlier score: negative for outliers, positive for inliers.
@@ -208,18 +211,27 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         return labels
 
 
-def auto_offset(scores):
+def _percentile(values, q, sample_weight=None):
+    """``np.percentile``, or the weighted one (rows counted by their weight)."""
+    if sample_weight is None:
+        return np.percentile(values, q)
+    return _weighted_percentile(values, sample_weight, q, average=True)
+
+
+def auto_offset(scores, sample_weight=None):
     """The "auto" threshold: Tukey's upper fence on the errors, as a score.
 
     Parameters
     ----------
     scores : ndarray of shape (n_samples,)
         Training scores, minus the reconstruction errors.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Row weights: the quartiles are weighted ones.
 
     Returns
     -------
     offset : float
         ``-(Q3 + 1.5 * IQR)`` of the errors ``-scores``.
     """
-    q1, q3 = np.percentile(-scores, [25, 75])
+    q1, q3 = (_percentile(-scores, q, sample_weight) for q in (25, 75))
     return float(-(q3 + TUKEY_FENCE * (q3 - q1)))

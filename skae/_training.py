@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch.nn.functional as F
 
-from ._backend import device_scope, keras, torch, torch_threads
+from ._backend import device_scope, keras, to_float, torch, torch_threads
 from ._graph import compile_model
 from ._optim import make_step
 
@@ -122,26 +122,59 @@ def select_engine(model, callbacks=()):
 
 # ----------------------------------------------------------------- losses
 
-_TORCH_LOSSES = {
-    "mse": lambda y, p: F.mse_loss(p, y),
-    "mae": lambda y, p: F.l1_loss(p, y),
-    "huber": lambda y, p: F.huber_loss(p, y, delta=1.0),
+#: Keras's losses as torch functions ``(y_true, y_pred) -> one value per row``.
+_TORCH_ROW_LOSSES = {
+    "mse": lambda y, p: F.mse_loss(p, y, reduction="none").mean(-1),
+    "mae": lambda y, p: F.l1_loss(p, y, reduction="none").mean(-1),
+    "huber": lambda y, p: F.huber_loss(p, y, reduction="none", delta=1.0).mean(-1),
     "binary_crossentropy": lambda y, p: F.binary_cross_entropy(
-        torch.clip(p, keras.config.epsilon(), 1.0 - keras.config.epsilon()), y
-    ),
+        torch.clip(p, keras.config.epsilon(), 1.0 - keras.config.epsilon()),
+        y,
+        reduction="none",
+    ).mean(-1),
 }
-_TORCH_LOSSES["mean_squared_error"] = _TORCH_LOSSES["mse"]
-_TORCH_LOSSES["mean_absolute_error"] = _TORCH_LOSSES["mae"]
+_TORCH_ROW_LOSSES["mean_squared_error"] = _TORCH_ROW_LOSSES["mse"]
+_TORCH_ROW_LOSSES["mean_absolute_error"] = _TORCH_ROW_LOSSES["mae"]
+
+
+def _batch_mean(row_loss):
+    return lambda y, p: torch.mean(row_loss(y, p))
+
+
+#: The same, averaged over the batch (as metrics).
+_TORCH_LOSSES = {name: _batch_mean(fn) for name, fn in _TORCH_ROW_LOSSES.items()}
+
+#: Keras ``Loss`` reductions that are the mean of the per-row losses.
+_MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "auto")
 
 
 def _batch_loss(loss):
-    """``loss`` as ``(y_true, y_pred) -> scalar``, averaged as Keras does."""
-    if isinstance(loss, str) and loss in _TORCH_LOSSES:
-        return _TORCH_LOSSES[loss]
-    loss = keras.losses.get(loss)
-    if isinstance(loss, keras.losses.Loss):
-        return loss
-    return lambda y, p: torch.mean(loss(y, p))
+    """``loss`` as ``(y_true, y_pred, weights=None) -> scalar``.
+
+    The one reduction of the per-row losses, for training and validation: their
+    mean, as Keras averages, or with per-row ``weights`` their weighted mean
+    ``sum(w * loss) / sum(w)`` (a batch of zero weights counts zero). A Keras
+    ``Loss`` with another reduction keeps its own, weights applied as Keras
+    applies a ``sample_weight``.
+    """
+    if isinstance(loss, str) and loss in _TORCH_ROW_LOSSES:
+        rows = _TORCH_ROW_LOSSES[loss]
+    else:
+        loss = keras.losses.get(loss)
+        if isinstance(loss, keras.losses.Loss):
+            if loss.reduction not in _MEAN_REDUCTIONS:
+                return lambda y, p, w=None: loss(y, p, sample_weight=w)
+            rows = loss.call
+        else:
+            rows = loss
+
+    def reduce(y, p, w=None):
+        values = rows(y, p)
+        if w is None:
+            return torch.mean(values)
+        return torch.sum(values * w) / torch.clamp(torch.sum(w), min=1e-12)
+
+    return reduce
 
 
 class _Metrics:
@@ -163,25 +196,31 @@ class _Metrics:
         self.reset()
 
     def reset(self):
-        self._sums, self._count = None, 0
+        self._sums, self._count, self._loss_weight = None, 0, 0
         for metric in self._keras:
             metric.reset_state()
 
-    def update(self, loss, target, output):
+    def update(self, loss, target, output, weights=None):
+        """Add a batch; its loss counts by ``weights``' sum when given."""
         n = target.shape[0]
-        values = [loss.detach()] + [fn(target, output) for fn in self._fns]
-        batch = torch.stack(values) * n
+        weight = n if weights is None else torch.sum(weights)
+        values = [loss.detach() * weight] + [fn(target, output) * n for fn in self._fns]
+        batch = torch.stack(values)
         self._sums = batch if self._sums is None else self._sums + batch
         self._count += n
+        self._loss_weight = self._loss_weight + weight
         for metric in self._keras:
             metric.update_state(target, output)
 
     def running_loss(self):
-        return self._sums[0] / self._count
+        return self._sums[0] / self._loss_weight
 
     def result(self, prefix=""):
-        values = (self._sums / self._count).tolist() if self._count else []
-        values += [float(keras.ops.convert_to_numpy(m.result())) for m in self._keras]
+        values = []
+        if self._count:
+            values = (self._sums / self._count).tolist()
+            values[0] = to_float(self._sums[0] / self._loss_weight)
+        values += [to_float(m.result()) for m in self._keras]
         return {
             prefix + name: value for name, value in zip(self.names, values, strict=True)
         }
@@ -238,11 +277,15 @@ class _Everything(tuple):
 
 
 class _Rows:
-    """Training rows on the device, gathered by index."""
+    """Training rows (and their weights, if any) on the device, gathered by index."""
 
-    def __init__(self, x, device):
+    def __init__(self, x, device, weights=None):
         self.n = x.shape[0]
         self.device = device
+        self._weights = None
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float32)
+            self._weights = torch.from_numpy(weights).to(device)
         if sp.issparse(x):
             self._sparse, self._data = x.tocsr(), None
         else:
@@ -259,10 +302,15 @@ class _Rows:
         rows = self._sparse[index.cpu().numpy()].toarray().astype(np.float32)
         return torch.from_numpy(rows).to(self.device)
 
+    def weights(self, index):
+        """The weights of rows ``index``, or None for unweighted rows."""
+        return None if self._weights is None else self._weights.index_select(0, index)
+
     def batches(self, size):
+        """``(rows, weights)`` of consecutive batches."""
         for start in range(0, self.n, size):
             index = torch.arange(start, min(start + size, self.n), device=self.device)
-            yield self.take(index)
+            yield self.take(index), self.weights(index)
 
 
 # --------------------------------------------------------------- training
@@ -292,6 +340,8 @@ def train(
     verbose=0,
     device="cpu",
     initial_epoch=0,
+    sample_weight=None,
+    val_sample_weight=None,
 ):
     """Train ``model`` to map ``x`` (optionally corrupted) back to ``x``.
 
@@ -326,6 +376,9 @@ def train(
         Where the model lives.
     initial_epoch : int, default=0
         Epoch numbering offset, for continued training.
+    sample_weight, val_sample_weight : ndarray of shape (n_samples,) or None
+        Per-row weights of ``x`` and ``x_val``: each batch's loss is the
+        weighted mean of its rows' losses (see :func:`_batch_loss`).
 
     Returns
     -------
@@ -358,6 +411,8 @@ def train(
             verbose=verbose,
             device=torch.device(device),
             initial_epoch=initial_epoch,
+            sample_weight=sample_weight,
+            val_sample_weight=val_sample_weight,
         )
 
 
@@ -393,6 +448,8 @@ def _train_fast(
     verbose,
     device,
     initial_epoch,
+    sample_weight=None,
+    val_sample_weight=None,
 ):
     generator = torch.Generator(device=device)
     program = compile_model(model)
@@ -403,10 +460,10 @@ def _train_fast(
     # (training results are read before the validation pass starts).
     train_metrics = val_metrics = _Metrics(metrics)
 
-    rows = _Rows(x, device)
+    rows = _Rows(x, device, sample_weight)
     val_rows = val_inputs = None
     if x_val is not None:
-        val_rows = _Rows(x_val, device)
+        val_rows = _Rows(x_val, device, val_sample_weight)
         if corrupt is not None:  # once, as the Keras fit engine does
             val_inputs = corrupt(
                 val_rows.take(torch.arange(val_rows.n, device=device)),
@@ -439,12 +496,13 @@ def _train_fast(
         for i in range(steps_per_epoch):
             if batch_hooks:
                 callback_list.on_train_batch_begin(i)
-            target = rows.take(order[i * batch_size : (i + 1) * batch_size])
+            index = order[i * batch_size : (i + 1) * batch_size]
+            target, weights = rows.take(index), rows.weights(index)
             inputs = target
             if corrupt is not None:
                 inputs = corrupt(target, _reseed(generator, seed, epoch, i))
             output = program(inputs, training=True)
-            batch_loss = loss_fn(target, output)
+            batch_loss = loss_fn(target, output, weights)
             extra = program.regularization_losses()
             if extra:
                 batch_loss = batch_loss + sum(extra)
@@ -452,13 +510,15 @@ def _train_fast(
                 p.grad = None
             batch_loss.backward()
             with torch.no_grad():
+                # Metrics first, on the weights this batch's loss was taken with
+                # (a metric may run part of the model again: a VAE's kl_loss).
+                train_metrics.update(batch_loss, target, output.detach(), weights)
                 step(
                     [
                         p.grad if p.grad is not None else torch.zeros_like(p)
                         for p in params
                     ]
                 )
-                train_metrics.update(batch_loss, target, output.detach())
             if batch_hooks:
                 callback_list.on_train_batch_end(
                     i, {"loss": train_metrics.running_loss()}
@@ -500,7 +560,7 @@ def _evaluate(program, rows, corrupted, loss_fn, metrics):
     """Validation loss and metrics, in inference mode, as Keras reports them."""
     metrics.reset()
     with torch.no_grad():
-        for start, target in zip(
+        for start, (target, weights) in zip(
             range(0, rows.n, INFERENCE_BATCH_SIZE),
             rows.batches(INFERENCE_BATCH_SIZE),
             strict=True,
@@ -509,11 +569,11 @@ def _evaluate(program, rows, corrupted, loss_fn, metrics):
             if corrupted is not None:
                 inputs = corrupted[start : start + target.shape[0]]
             output = program(inputs, training=False)
-            batch_loss = loss_fn(target, output)
+            batch_loss = loss_fn(target, output, weights)
             extra = program.regularization_losses()
             if extra:
                 batch_loss = batch_loss + sum(extra)
-            metrics.update(batch_loss, target, output)
+            metrics.update(batch_loss, target, output, weights)
     return metrics.result(prefix="val_")
 
 
@@ -536,9 +596,10 @@ class _ReconstructionBatches(keras.utils.PyDataset):
     the first rows, clean, and draws nothing.
     """
 
-    def __init__(self, x, batch_size, seed, corrupt):
+    def __init__(self, x, batch_size, seed, corrupt, weights=None):
         super().__init__()
         self._x = x
+        self._weights = weights
         self._batch_size = batch_size
         self._seed = seed
         self._corrupt = corrupt
@@ -552,8 +613,9 @@ class _ReconstructionBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         size = self._batch_size
         if self.epoch is None:  # Keras peeking at the data before training
-            target = _take_rows(self._x, slice(i * size, (i + 1) * size))
-            return target, target
+            index = slice(i * size, (i + 1) * size)
+            target = _take_rows(self._x, index)
+            return self._with_weights((target, target), index)
         if self._order_epoch != self.epoch:
             self._order = _epoch_order(self._seed, self.epoch, self._x.shape[0])
             self._order_epoch = self.epoch
@@ -562,7 +624,22 @@ class _ReconstructionBatches(keras.utils.PyDataset):
         if self._corrupt is not None:
             generator = _reseed(self._generator, self._seed, self.epoch, i)
             inputs = self._corrupt(torch.from_numpy(target), generator).numpy()
-        return inputs, target
+        return self._with_weights(
+            (inputs, target), self._order[i * size : (i + 1) * size]
+        )
+
+    def _with_weights(self, batch, index):
+        """Add the rows' weights, scaled to mean 1: Keras divides the weighted
+        sum by the batch size, which then gives the weighted mean."""
+        if self._weights is None:
+            return batch
+        return (*batch, _normalised(self._weights[index]))
+
+
+def _normalised(weights):
+    weights = np.asarray(weights, dtype=np.float32)
+    mean = weights.mean()
+    return weights / mean if mean > 0 else weights
 
 
 class _EpochTracker(keras.callbacks.Callback):
@@ -610,6 +687,8 @@ def _train_keras_fit(
     verbose,
     device,
     initial_epoch,
+    sample_weight=None,
+    val_sample_weight=None,
 ):
     validation_data = None
     if x_val is not None:
@@ -619,8 +698,10 @@ def _train_keras_fit(
             generator = _reseed(torch.Generator(), seed, _VALIDATION, 0)
             val_inputs = corrupt(torch.from_numpy(val_target), generator).numpy()
         validation_data = (val_inputs, val_target)
+        if val_sample_weight is not None:
+            validation_data += (_normalised(val_sample_weight),)
     stop_on_nan = _StopOnNonFiniteLoss()
-    batches = _ReconstructionBatches(x, batch_size, seed, corrupt)
+    batches = _ReconstructionBatches(x, batch_size, seed, corrupt, sample_weight)
     history = model.fit(
         batches,
         epochs=initial_epoch + epochs,

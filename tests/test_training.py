@@ -59,7 +59,7 @@ OPTIMIZERS = {
         0.003, momentum=0.5, clipnorm=0.1
     ),
     # Not fused: the lean loop calls optimizer.apply.
-    "nadam": lambda: keras.optimizers.Nadam(0.01),
+    "ftrl": lambda: keras.optimizers.Ftrl(0.05),
 }
 
 
@@ -341,9 +341,9 @@ def test_data_moves_to_the_device_once_per_fit(monkeypatch):
     sent, taken = [], []
     original_init, original_take = training._Rows.__init__, training._Rows.take
 
-    def init(self, x, device):
+    def init(self, x, device, *weights):
         sent.append((x.shape, device))
-        original_init(self, x, device)
+        original_init(self, x, device, *weights)
 
     def take(self, index):
         assert index.device == self.device  # indices are made on the device

@@ -139,7 +139,7 @@ def test_loss_nan_under_warm_start_keeps_previous_model():
     [
         ({"n_components": 0}, "'n_components' parameter"),
         ({"loss": "cosine"}, "'loss' parameter"),
-        ({"optimizer": "adagrad"}, "'optimizer' parameter"),
+        ({"optimizer": "no_such_optimizer"}, "'optimizer' parameter"),
         ({"dropout": 1.0}, "'dropout' parameter"),
         ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
         ({"batch_size": 0}, "'batch_size' parameter"),
