@@ -10,13 +10,12 @@ from ._export import load_model
 from ._outlier import AutoencoderOutlierDetector
 from ._transformer import AutoencoderTransformer
 from ._variational import VariationalAutoencoder
-from ._version import InconsistentVersionWarning, __version__
+from ._version import __version__
 
 __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
-    "InconsistentVersionWarning",
     "VariationalAutoencoder",
     "__version__",
     "load_model",

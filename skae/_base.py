@@ -56,7 +56,7 @@ from ._networks import (
     wrap_networks,
 )
 from ._training import predict, train
-from ._version import InconsistentVersionWarning, __version__
+from ._version import __version__
 from ._vocabulary import (
     LOSS_NAMES,
     OptimizerNames,
@@ -67,6 +67,7 @@ from ._vocabulary import (
     make_optimizer,
     per_sample_loss,
 )
+from .exceptions import InconsistentVersionWarning
 
 __all__ = ["BaseAutoencoder"]
 

@@ -20,8 +20,20 @@ ESTIMATORS = [
     VariationalAutoencoder(**FAST),
 ]
 
-# {check name: reason}. Empty: every check passes.
-EXPECTED_FAILED_CHECKS = {}
+# {check name: reason}, per estimator class.
+_MINIBATCH_WEIGHTS = (
+    "sample_weight weights each row's loss within a minibatch (the weighted "
+    "mean): integer weights equal repeated rows only for one full batch, since "
+    "repeating or removing rows changes the batches, their number and order "
+    "(tested with a full batch in test_hardening.py)"
+)
+EXPECTED_FAILED_CHECKS = {
+    type(estimator).__name__: {
+        "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": _MINIBATCH_WEIGHTS,
+    }
+    for estimator in ESTIMATORS
+}
 
 
 def expected_failed_checks(estimator):

@@ -31,6 +31,7 @@ from skae import (
 )
 from skae._networks import build_autoencoder, join
 from skae._optim import make_step
+from skae.exceptions import InconsistentVersionWarning
 
 FAST = dict(hidden_layer_sizes=(16,), epochs=3, device="cpu", random_state=0)
 RNG = np.random.default_rng(0)
@@ -496,7 +497,7 @@ def test_activation_and_callbacks_errors_name_the_parameter(params, match):
 
 
 def test_validation_split_copies_float64_input_once_in_float32():
-    data = RNG.normal(size=(20_000, 64))  # float64, 10 MB
+    data = RNG.normal(size=(40_000, 64))  # float64, 20 MB
     est = AutoencoderTransformer(
         hidden_layer_sizes=(4,),
         epochs=1,
@@ -511,8 +512,9 @@ def test_validation_split_copies_float64_input_once_in_float32():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # One float32 copy is half the input; the old split made 1.5x.
-    assert peak < 0.7 * data.nbytes, peak / data.nbytes
+    # One float32 copy is half the input, plus the held-out tenth and the
+    # row indices (0.64 measured); the old split copied in float64 (1.6).
+    assert peak < 0.75 * data.nbytes, peak / data.nbytes
 
 
 # ---------------------------------------------------------------- item 11
@@ -527,9 +529,9 @@ def test_pickles_store_the_version_and_warn_on_another():
         pickle.loads(pickle.dumps(est))  # same version: no warning
     state["_skae_version"] = "0.0.1"
     other = AutoencoderTransformer.__new__(AutoencoderTransformer)
-    with pytest.warns(skae.InconsistentVersionWarning, match="from skae version 0.0.1"):
+    with pytest.warns(InconsistentVersionWarning, match="from skae version 0.0.1"):
         other.__setstate__(state)
-    assert issubclass(skae.InconsistentVersionWarning, UserWarning)
+    assert issubclass(InconsistentVersionWarning, UserWarning)
     np.testing.assert_array_equal(other.transform(X), est.transform(X))
 
 
@@ -547,7 +549,7 @@ def test_keras_backend_that_is_not_installed_gets_skae_message():
         env=env,
         capture_output=True,
         text=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=os.path.dirname(os.path.dirname(skae.__file__)),  # this skae
     )
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
