@@ -141,8 +141,17 @@ def _batch_mean(row_loss):
     return lambda y, p: torch.mean(row_loss(y, p))
 
 
-#: The same, averaged over the batch (as metrics).
-_TORCH_LOSSES = {name: _batch_mean(fn) for name, fn in _TORCH_ROW_LOSSES.items()}
+#: The same, averaged over the batch in one call (the loss and metrics).
+_TORCH_LOSSES = {
+    "mse": lambda y, p: F.mse_loss(p, y),
+    "mae": lambda y, p: F.l1_loss(p, y),
+    "huber": lambda y, p: F.huber_loss(p, y, delta=1.0),
+    "binary_crossentropy": lambda y, p: F.binary_cross_entropy(
+        torch.clip(p, keras.config.epsilon(), 1.0 - keras.config.epsilon()), y
+    ),
+}
+_TORCH_LOSSES["mean_squared_error"] = _TORCH_LOSSES["mse"]
+_TORCH_LOSSES["mean_absolute_error"] = _TORCH_LOSSES["mae"]
 
 #: Keras ``Loss`` reductions that are the mean of the per-row losses.
 _MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "auto")
@@ -158,7 +167,8 @@ def _batch_loss(loss):
     applies a ``sample_weight``.
     """
     if isinstance(loss, str) and loss in _TORCH_ROW_LOSSES:
-        rows = _TORCH_ROW_LOSSES[loss]
+        # Unweighted, one fused call over the batch (the same mean, faster).
+        rows, mean = _TORCH_ROW_LOSSES[loss], _TORCH_LOSSES[loss]
     else:
         loss = keras.losses.get(loss)
         if isinstance(loss, keras.losses.Loss):
@@ -167,11 +177,12 @@ def _batch_loss(loss):
             rows = loss.call
         else:
             rows = loss
+        mean = _batch_mean(rows)
 
     def reduce(y, p, w=None):
-        values = rows(y, p)
         if w is None:
-            return torch.mean(values)
+            return mean(y, p)
+        values = rows(y, p)
         return torch.sum(values * w) / torch.clamp(torch.sum(w), min=1e-12)
 
     return reduce
@@ -202,10 +213,12 @@ class _Metrics:
 
     def update(self, loss, target, output, weights=None):
         """Add a batch; its loss counts by ``weights``' sum when given."""
-        n = target.shape[0]
-        weight = n if weights is None else torch.sum(weights)
-        values = [loss.detach() * weight] + [fn(target, output) * n for fn in self._fns]
-        batch = torch.stack(values)
+        n = weight = target.shape[0]
+        values = [loss.detach()] + [fn(target, output) for fn in self._fns]
+        batch = torch.stack(values) * n
+        if weights is not None:
+            weight = torch.sum(weights)
+            batch[0] = loss.detach() * weight
         self._sums = batch if self._sums is None else self._sums + batch
         self._count += n
         self._loss_weight = self._loss_weight + weight
