@@ -8,12 +8,13 @@ row's KL term: nothing of a call is kept on the shared layers, so concurrent
 scoring is exact.
 """
 
+import math
 import threading
 import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ._backend import keras
+from ._backend import keras, torch
 from ._graph import compile_model
 from ._networks import VariationalSampling, kl_divergence
 from ._vocabulary import per_sample_loss
@@ -97,6 +98,22 @@ def _variational_parts(model, sampling):
         return parts
 
 
+def _float64(per_sample):
+    """``per_sample`` computed in float64, a NaN error counted as infinite.
+
+    The network runs in float32, but a row's error may exceed float32's range
+    (its squares do, for values beyond about 1e19): in float64 it stays
+    finite, so one such row does not make ``score`` infinite. A reconstruction
+    that overflowed (NaN) is as bad as an error can be, never an inlier.
+    """
+
+    def errors(x, output):
+        values = per_sample(x.to(torch.float64), output.to(torch.float64))
+        return torch.where(torch.isnan(values), math.inf, values)
+
+    return errors
+
+
 def objective(model, loss):
     """What training minimises and scoring reports for ``model`` and ``loss``.
 
@@ -111,7 +128,7 @@ def objective(model, loss):
     per_feature = per_sample_loss(loss)
     sampling = _sampling_layer(model)
     if sampling is None:
-        return Objective(loss, per_feature, model)
+        return Objective(loss, _float64(per_feature), model)
 
     def reconstruction_loss(y_true, y_pred):
         return per_feature(y_true, y_pred) * y_true.shape[-1]
@@ -122,7 +139,7 @@ def objective(model, loss):
     scorer, kl_model = _variational_parts(model, sampling)
     return Objective(
         reconstruction_loss,
-        negative_elbo,
+        _float64(negative_elbo),
         scorer,
         lambda: _KL(compile_model(kl_model)),
     )

@@ -46,6 +46,7 @@ __all__ = [
     "INFERENCE_BATCH_SIZE",
     "NonFiniteLossError",
     "predict",
+    "row_loss",
     "select_engine",
     "train",
 ]
@@ -157,6 +158,20 @@ _TORCH_LOSSES["mean_absolute_error"] = _TORCH_LOSSES["mae"]
 _MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "auto")
 
 
+def row_loss(loss):
+    """``loss`` as ``(y_true, y_pred) -> one value per row``.
+
+    The engine's unit: training reduces it over each batch (:func:`_batch_loss`)
+    and scoring reports it. Keras's common losses run as torch functions.
+    """
+    if isinstance(loss, str) and loss in _TORCH_ROW_LOSSES:
+        return _TORCH_ROW_LOSSES[loss]
+    loss = keras.losses.get(loss)
+    if isinstance(loss, keras.losses.Loss):
+        return loss.call
+    return loss
+
+
 def _batch_loss(loss):
     """``loss`` as ``(y_true, y_pred, weights=None) -> scalar``.
 
@@ -166,18 +181,17 @@ def _batch_loss(loss):
     ``Loss`` with another reduction keeps its own, weights applied as Keras
     applies a ``sample_weight``.
     """
-    if isinstance(loss, str) and loss in _TORCH_ROW_LOSSES:
-        # Unweighted, one fused call over the batch (the same mean, faster).
-        rows, mean = _TORCH_ROW_LOSSES[loss], _TORCH_LOSSES[loss]
-    else:
+    if not (isinstance(loss, str) and loss in _TORCH_LOSSES):
         loss = keras.losses.get(loss)
-        if isinstance(loss, keras.losses.Loss):
-            if loss.reduction not in _MEAN_REDUCTIONS:
-                return lambda y, p, w=None: loss(y, p, sample_weight=w)
-            rows = loss.call
-        else:
-            rows = loss
-        mean = _batch_mean(rows)
+        if (
+            isinstance(loss, keras.losses.Loss)
+            and loss.reduction not in _MEAN_REDUCTIONS
+        ):
+            return lambda y, p, w=None: loss(y, p, sample_weight=w)
+    rows = row_loss(loss)
+    # Unweighted, one fused call over the batch where there is one (faster).
+    mean = _TORCH_LOSSES.get(loss) if isinstance(loss, str) else None
+    mean = mean or _batch_mean(rows)
 
     def reduce(y, p, w=None):
         if w is None:

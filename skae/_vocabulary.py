@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError, StrOptions
 
 from ._backend import keras, torch
+from ._training import row_loss
 
 __all__ = [
     "LOSS_NAMES",
@@ -76,12 +77,9 @@ def make_optimizer(optimizer, *, learning_rate, clipnorm):
 
 
 def per_sample_loss(loss):
-    """The loss as a function ``(y_true, y_pred) -> one value per sample``."""
-    if isinstance(loss, str):
-        loss = keras.losses.get(loss)
-    if isinstance(loss, keras.losses.Loss):
-        return loss.call
-    return loss
+    """The loss as a function ``(y_true, y_pred) -> one value per sample``
+    (the engine's own, shared by training and scoring)."""
+    return row_loss(loss)
 
 
 def is_binary_crossentropy(loss):
