@@ -383,7 +383,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _fit_or_restore(self, X, sample_weight, *, epochs, incremental):
         """``_fit``, undone entirely if anything raises (see :mod:`._fit_state`)."""
-        snapshot = FitSnapshot(self)
+        continuing = hasattr(self, "_model") and (incremental or self.warm_start)
+        snapshot = FitSnapshot(self, continuing=continuing)
         try:
             return self._fit(X, sample_weight, epochs=epochs, incremental=incremental)
         except BaseException:
