@@ -294,7 +294,7 @@ def _noise_and_order(seed, epochs=3, keras_fit=False):
 
     model = _small_model()
     if keras_fit:
-        model = Custom(model.inputs, model.outputs)
+        model = Custom(model.input, model.output)
     train(
         model,
         X,
