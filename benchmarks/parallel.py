@@ -147,7 +147,8 @@ def contention(rounds):
     }
     threads_seen = {}
     results = {}
-    for load in ("quiet", "busy loop"):
+    print(f"  load average at the start: {os.getloadavg()}")
+    for load in ("no busy loop", "busy loop"):
         loop = None
         if load == "busy loop":
             loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -164,13 +165,14 @@ def contention(rounds):
             if loop is not None:
                 loop.kill()
                 loop.wait()
-    print(f"  {'':<11} {'policy':<16} threads  s/epoch (median of {rounds})")
+    print(f"  load average at the end (other processes included): {os.getloadavg()}")
+    print(f"  {'':<13} {'policy':<16} threads  s/epoch (median of {rounds})")
     for (load, name), seconds in results.items():
         print(
-            f"  {load:<11} {name:<16} {threads_seen[load, name]:>7}  "
+            f"  {load:<13} {name:<16} {threads_seen[load, name]:>7}  "
             f"{statistics.median(seconds):7.3f}"
         )
-    for load in ("quiet", "busy loop"):
+    for load in ("no busy loop", "busy loop"):
         old, new = (
             statistics.median(results[load, name])
             for name in ("without the cap", "with the cap")
