@@ -16,6 +16,7 @@ import torch
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
+    DenoisingAutoencoder,
     VariationalAutoencoder,
 )
 from skae._networks import build_autoencoder, join
@@ -41,6 +42,25 @@ class WeightsPerEpoch(keras.callbacks.Callback):
 
 def _weights(estimator):
     return estimator.encoder_.get_weights() + estimator.decoder_.get_weights()
+
+
+# ------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [
+        AutoencoderTransformer,
+        DenoisingAutoencoder,
+        AutoencoderOutlierDetector,
+        VariationalAutoencoder,
+    ],
+)
+def test_every_parameter_reaches_the_estimator_as_given(Estimator):
+    """Each constructor hands every parameter on, unchanged, to get_params."""
+    given = {name: object() for name in Estimator().get_params()}
+    params = Estimator(**given).get_params()
+    assert [name for name in given if params[name] is not given[name]] == []
 
 
 # ------------------------------------------------------------ early stopping
@@ -377,3 +397,44 @@ def test_rows_exactly_on_the_threshold_are_inliers(digits):
     assert labels[on_line] == 1
     np.testing.assert_array_equal(labels, np.where(decision >= 0, 1, -1))
     assert np.sum(labels == -1) == np.sum(scores < scores[on_line])
+
+
+# ------------------------------------------------------ fused optimizer step
+
+
+def _fused(optimizer):
+    from skae._optim import make_step
+
+    model = _small_model()
+    return make_step(optimizer, model.trainable_variables).fused
+
+
+@pytest.mark.parametrize(
+    "make, fused",
+    [
+        (lambda: keras.optimizers.Adam(0.01), True),
+        (lambda: keras.optimizers.AdamW(0.01), True),
+        (lambda: keras.optimizers.SGD(0.1, momentum=0.9), True),
+        (lambda: keras.optimizers.RMSprop(0.01, momentum=0.5), True),
+        (lambda: keras.optimizers.Adam(0.01, clipnorm=1.0), True),
+        (lambda: keras.optimizers.Adam(0.01, amsgrad=True), False),
+        (lambda: keras.optimizers.RMSprop(0.01, centered=True), False),
+        (lambda: keras.optimizers.Adam(0.01, use_ema=True), False),
+        (lambda: keras.optimizers.Adam(0.01, clipvalue=1.0), False),
+        (lambda: keras.optimizers.Adam(0.01, global_clipnorm=1.0), False),
+        (lambda: keras.optimizers.Adam(0.01, gradient_accumulation_steps=2), False),
+        (lambda: keras.optimizers.Adam(0.01, loss_scale_factor=2.0), False),
+        (
+            lambda: keras.optimizers.Adam(
+                keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
+            ),
+            False,
+        ),
+        (lambda: type("MyAdam", (keras.optimizers.Adam,), {})(0.01), False),
+        (lambda: keras.optimizers.Nadam(0.01), False),
+    ],
+)
+def test_fused_update_only_where_it_computes_the_keras_update(make, fused):
+    """The fused torch update runs for the configurations it reproduces (the
+    loss curves of test_training.py) and every other one gets Keras's own."""
+    assert _fused(make()) is fused
