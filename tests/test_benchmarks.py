@@ -88,8 +88,9 @@ def test_outliers_quick(data_dir):
 
 
 def test_denoising_quick(data_dir):
-    """Seed 0 (quick: 2,000 images, 3 epochs): dense 0.0640, conv 0.0672
-    against 0.1155 for the noisy input."""
+    """Seeds 0/1/2 (quick: 2,000 images, 3 epochs): MSE to the clean images
+    dense 0.0640/0.0640/0.0637, conv 0.0672/0.0668/0.0669, against 0.1155 for
+    the noisy input."""
     out = _run("denoising.py", "--quick", "--data", str(data_dir))
     figures = {}
     for line in out.splitlines():
@@ -103,14 +104,16 @@ def test_denoising_quick(data_dir):
     assert len(figures) == 4, out
     noisy = figures["noisy input"]
     assert noisy == pytest.approx(0.1155, abs=5e-4)  # deterministic
-    assert figures["PCA(32) of the noisy"] == pytest.approx(0.033, abs=1e-3)
-    assert figures["dense denoiser mean"] < 0.7 * noisy
-    assert figures["conv denoiser mean"] < 0.7 * noisy
+    assert figures["PCA(32) of the noisy"] == pytest.approx(0.0332, abs=5e-4)
+    # The denoisers remove about 45 % of the noise's error already at 3 epochs.
+    assert figures["dense denoiser mean"] < 0.6 * noisy
+    assert figures["conv denoiser mean"] < 0.65 * noisy
 
 
 def test_mnist_images_quick(data_dir):
-    """Seed 0 (quick: 2,000 images, digit 0 as outliers): conv AE 0.909, conv
-    VAE 0.922, dense AE 0.884, against PCA(16) 0.732."""
+    """Seeds 0/1/2 (quick: 2,000 images, digit 0 as outliers): ROC-AUC conv
+    AE 0.909/0.914/0.924, conv VAE 0.922/0.897/0.925, dense AE
+    0.884/0.886/0.860, against PCA(16) 0.732."""
     pytest.importorskip("matplotlib")
     out = _run(
         "mnist_images.py",
