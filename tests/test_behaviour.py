@@ -438,3 +438,33 @@ def test_fused_update_only_where_it_computes_the_keras_update(make, fused):
     """The fused torch update runs for the configurations it reproduces (the
     loss curves of test_training.py) and every other one gets Keras's own."""
     assert _fused(make()) is fused
+
+
+# ------------------------------------------------------------------- noise
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_noise_equals_the_draws_by_hand(dtype):
+    """Each kind of corruption, recomputed from the same generator's draws."""
+    from skae._noise import corrupt
+
+    x = torch.rand((50, 8), generator=torch.Generator().manual_seed(0), dtype=dtype)
+
+    def draws(fn):
+        return fn((50, 8), generator=torch.Generator().manual_seed(7), dtype=dtype)
+
+    def noisy(kind, level, **extremes):
+        out = corrupt(x, kind, level, torch.Generator().manual_seed(7), **extremes)
+        assert out.dtype == dtype
+        return out
+
+    torch.testing.assert_close(
+        noisy("gaussian", 0.3), x + 0.3 * draws(torch.randn), rtol=0, atol=0
+    )
+    u = draws(torch.rand)
+    torch.testing.assert_close(noisy("masking", 0.4), torch.where(u < 0.4, 0, x))
+    low, high = torch.full((8,), -2.0, dtype=dtype), torch.full((8,), 5.0, dtype=dtype)
+    expected = torch.where(u < 0.2, -2.0, torch.where(u < 0.4, 5.0, x)).to(dtype)
+    torch.testing.assert_close(
+        noisy("salt_and_pepper", 0.4, low=low, high=high), expected
+    )
