@@ -33,7 +33,8 @@ No targets; the issue asks for the table and the figure. Writes the figure to
 ``benchmarks/results/ae_vs_pca.png`` (``--plot`` to change it, ``--no-plot``
 to skip it).
 
-Run: ``python benchmarks/ae_vs_pca.py [--quick] [--datasets digits mnist]``
+Run: ``python benchmarks/ae_vs_pca.py [--quick] [--datasets digits mnist]
+[--widths 2 8]``
 (``--quick``: digits only, 100 epochs, well under a minute).
 """
 
@@ -166,6 +167,7 @@ def plot(all_results, path):
 
 
 def main():
+    global WIDTHS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0, help="random_state of fits")
     parser.add_argument("--device", default="auto")
@@ -176,9 +178,17 @@ def main():
     parser.add_argument(
         "--quick", action="store_true", help="digits only, 100 epochs (under a minute)"
     )
+    parser.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        help="n_components values (default 2 4 8 16 32)",
+    )
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args()
+    if args.widths:
+        WIDTHS = tuple(args.widths)
     datasets = args.datasets or (["digits"] if args.quick else ["digits", "mnist"])
 
     print(versions())

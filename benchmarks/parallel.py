@@ -13,12 +13,20 @@ It also reports the thread counts skae chooses for the two networks of
 ``benchmarks/speed.py`` and, with ``--threads``, times one epoch of each at 1
 and at 2 torch threads, which is how that threshold is checked.
 
-Run: ``python benchmarks/parallel.py [--rounds 3] [--threads]``
+With ``--contention`` it fits the large network (784-256-64-16, 5,000 rows)
+with and without a competing CPU-bound process (a busy loop at the same
+priority), under the thread policy without the free-core cap (the large net
+gets every thread torch has) and with it (``skae._training.free_cores``), and
+prints the median seconds per epoch of each.
+
+Run: ``python benchmarks/parallel.py [--rounds 3] [--threads] [--contention]``
 """
 
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -116,15 +124,82 @@ def thread_timings():
     torch.set_num_threads(previous)
 
 
+def contention(rounds):
+    """Seconds per epoch of the large net, quiet and beside a busy loop."""
+    X = np.random.default_rng(0).random((5_000, 784), dtype=np.float32)
+
+    def epoch_seconds():
+        start = time.perf_counter()
+        AutoencoderTransformer(
+            n_components=16,
+            hidden_layer_sizes=(256, 64),
+            batch_size=256,
+            epochs=2,
+            device="cpu",
+            random_state=0,
+        ).fit(X)
+        return (time.perf_counter() - start) / 2
+
+    cap = skae._training.free_cores
+    policies = {
+        "without the cap": lambda: skae._training._usable_cores(),
+        "with the cap": cap,
+    }
+    threads_seen = {}
+    results = {}
+    print(f"  load average at the start: {os.getloadavg()}")
+    for load in ("no busy loop", "busy loop"):
+        loop = None
+        if load == "busy loop":
+            loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            time.sleep(1.0)
+        try:
+            for _ in range(rounds):
+                for name, policy in policies.items():
+                    skae._training.free_cores = policy
+                    model = join(*build_autoencoder(784, n_components=16))
+                    threads_seen[load, name] = threads_for(model, 256, training=True)
+                    results.setdefault((load, name), []).append(epoch_seconds())
+        finally:
+            skae._training.free_cores = cap
+            if loop is not None:
+                loop.kill()
+                loop.wait()
+    print(f"  load average at the end (other processes included): {os.getloadavg()}")
+    print(f"  {'':<13} {'policy':<16} threads  s/epoch (median of {rounds})")
+    for (load, name), seconds in results.items():
+        print(
+            f"  {load:<13} {name:<16} {threads_seen[load, name]:>7}  "
+            f"{statistics.median(seconds):7.3f}"
+        )
+    for load in ("no busy loop", "busy loop"):
+        old, new = (
+            statistics.median(results[load, name])
+            for name in ("without the cap", "with the cap")
+        )
+        print(f"  {load}: without / with the cap = {old / new:.2f}x")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", action="store_true", help="time 1 vs 2 threads")
+    parser.add_argument(
+        "--contention", action="store_true", help="large net beside a busy loop"
+    )
+    parser.add_argument("--skip-search", action="store_true")
     args = parser.parse_args()
     X = load_digits().data / 16.0
     threads = torch.get_num_threads()
     print(f"{os.cpu_count()} cores; torch in this process: {threads} threads")
 
+    if args.contention:
+        print(
+            f"\nlarge net (784-256-64-16, 5,000 rows), {threads} torch threads at most"
+        )
+        contention(args.rounds)
+    if args.skip_search:
+        return
     times = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         probe = os.path.join(tmp, "threads.txt")

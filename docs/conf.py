@@ -51,14 +51,12 @@ numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 # Parameter types are marked up word by word (so that ``n_features_in_`` in a
 # shape is not read as a link), without links: intersphinx would need the
-# network. numpydoc's own aliases that would need it are turned into text.
+# network. Every alias numpydoc brings would link into Python's or NumPy's
+# documentation through intersphinx (``:class:`python:float```), which without
+# it shows as the text "python:float": each is turned into its plain name.
 numpydoc_xref_param_type = True
 numpydoc_xref_ignore = "all"
-numpydoc_xref_aliases = {
-    name: name
-    for name, role in DEFAULT_LINKS.items()
-    if role.startswith((":ref:", ":term:"))
-}
+numpydoc_xref_aliases = {name: name for name in DEFAULT_LINKS}
 
 #: Methods inherited from scikit-learn that skae's API pages leave out: the
 #: metadata-routing plumbing, whose docstrings point into scikit-learn's own

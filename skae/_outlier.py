@@ -52,11 +52,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
           by the outliers themselves (up to a quarter of the data), unlike a
           mean and standard deviation, and the rule assumes nothing about the
           errors' distribution or the outlier fraction. On well-behaved data
-          it flags a few percent of the rows (0.7 % for normal errors, about
-          5 % for exponential ones; 0.5 to 8.1 % on the 20 outlier benchmark
-          sets). With more than about a quarter of outliers the quartiles
-          move and "auto" flags far fewer rows than there are; set a float
-          when the expected proportion is known.
+          it flags a few percent of the rows (0.35 % for normal errors, the
+          fence being one-sided; about 5 % for exponential ones; 0.5 to 8.3 %
+          on the 20 outlier benchmark sets). With more than about a quarter
+          of outliers the quartiles move and "auto" flags far fewer rows than
+          there are; set a float when the expected proportion is known.
 
     beta : float or None, default=None
         If set, the bottleneck is variational, as in

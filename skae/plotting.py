@@ -100,17 +100,25 @@ def _image_shape(n_features, image_shape):
 
 
 def _outlier_mask(y):
-    """Boolean mask of the outliers in ``y`` (True or 1 marks an outlier)."""
+    """Boolean mask of the outliers in ``y``.
+
+    ``y`` is boolean or 0/1 (True or 1 marks an outlier), or skae's and
+    scikit-learn's labels from ``predict``: -1 for outliers, +1 for inliers.
+    Labels that are all 1 are read as ``predict``'s (no outliers).
+    """
     y = column_or_1d(y)
     if y.dtype.kind == "b":
         return y
-    if y.dtype.kind not in "iuf" or not np.isin(np.unique(y), [0, 1]).all():
-        raise ValueError(
-            "y must be boolean or take the values 0 and 1, with True (1) marking "
-            f"the outliers; got values {np.unique(y)[:5]}. For labels from "
-            "predict (-1 for outliers), pass y == -1."
-        )
-    return y == 1
+    values = np.unique(y)
+    if y.dtype.kind in "iuf":
+        if np.isin(values, [-1, 1]).all():
+            return y == -1
+        if np.isin(values, [0, 1]).all():
+            return y == 1
+    raise ValueError(
+        "y must be boolean or 0/1 with True (1) marking the outliers, or labels "
+        f"from predict (-1 for outliers, +1 for inliers); got values {values[:5]}."
+    )
 
 
 def _class_colors(n_classes):
@@ -600,9 +608,13 @@ class OutlierScoreDisplay:
         draws no line.
 
     y : array-like of shape (n_samples,), default=None
-        Known labels: boolean, or 0 and 1, with True (1) for the outliers.
-        Labels from ``predict`` (-1 for outliers) must be passed as
-        ``y == -1``.
+        Labels to split the histogram by: boolean or 0/1 with True (1) for the
+        outliers (e.g. known ground truth), or the labels ``predict`` returns,
+        -1 for outliers and +1 for inliers.
+
+    log : bool, default=False
+        Count axis on a log scale, so that a few outliers stay visible beside
+        thousands of inliers.
 
     Attributes
     ----------
@@ -638,10 +650,11 @@ class OutlierScoreDisplay:
     True
     """
 
-    def __init__(self, scores, *, offset=None, y=None):
+    def __init__(self, scores, *, offset=None, y=None, log=False):
         self.scores = scores
         self.offset = offset
         self.y = y
+        self.log = log
 
     def plot(self, ax=None, *, bins=50, **hist_kwargs):
         """Plot the histogram.
@@ -656,8 +669,7 @@ class OutlierScoreDisplay:
             scores and the threshold.
 
         **hist_kwargs : dict
-            Keyword arguments passed to ``ax.hist`` (e.g. ``density=True``,
-            ``log=True``).
+            Keyword arguments passed to ``ax.hist`` (e.g. ``density=True``).
 
         Returns
         -------
@@ -677,7 +689,12 @@ class OutlierScoreDisplay:
         edges = np.histogram_bin_edges(scores, bins, range=(min(limits), max(limits)))
         self.hist_ = {}
         for color, (name, values) in enumerate(groups.items()):
-            kwargs = {"alpha": 0.6, "color": f"C{color}", "label": name}
+            kwargs = {
+                "alpha": 0.6,
+                "color": f"C{color}",
+                "label": name,
+                "log": self.log,
+            }
             _, _, self.hist_[name] = ax.hist(
                 values, bins=edges, **{**kwargs, **hist_kwargs}
             )
@@ -688,14 +705,17 @@ class OutlierScoreDisplay:
             )
         ax.set(
             xlabel="score_samples (higher is more normal)",
-            ylabel="density" if hist_kwargs.get("density") else "count",
+            ylabel=("density" if hist_kwargs.get("density") else "count")
+            + (" (log scale)" if self.log else ""),
         )
         ax.legend()
         self.ax_ = ax
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, X, y=None, *, bins=50, ax=None, **hist_kwargs):
+    def from_estimator(
+        cls, estimator, X, y=None, *, log=False, bins=50, ax=None, **hist_kwargs
+    ):
         """Plot the histogram of ``estimator.score_samples(X)``.
 
         Parameters
@@ -710,7 +730,11 @@ class OutlierScoreDisplay:
             Data to score.
 
         y : array-like of shape (n_samples,), default=None
-            Known labels: boolean, or 0 and 1, with True (1) for the outliers.
+            Labels to split the histogram by: boolean or 0/1 with True (1) for
+            the outliers, or ``predict``'s labels (-1 outlier, +1 inlier).
+
+        log : bool, default=False
+            Count axis on a log scale (rare outliers stay visible).
 
         bins : int, default=50
             Number of bins.
@@ -734,5 +758,6 @@ class OutlierScoreDisplay:
             estimator.score_samples(X),
             offset=getattr(last_step, "offset_", None),
             y=y,
+            log=log,
         )
         return display.plot(ax=ax, bins=bins, **hist_kwargs)

@@ -1,5 +1,6 @@
 """Shared test setup: skae is imported first so Keras loads with torch."""
 
+import os
 from pathlib import Path
 
 import skae  # noqa: F401  (selects the torch backend before anything imports Keras)
@@ -29,6 +30,14 @@ def digits():
 
 @pytest.fixture(scope="session")
 def data_dir():
+    """The shared data folder: skipped where it is missing, except in CI.
+
+    CI (``CI=true``, as ``.ci/run`` sets) must run the data tests, so there a
+    missing folder fails them instead of letting the suite pass without them.
+    """
     if not DATA_DIR.is_dir():
-        pytest.skip(f"shared data not found at {DATA_DIR}")
+        message = f"shared data not found at {DATA_DIR}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message} (CI=true: the data tests must run)")
+        pytest.skip(message)
     return DATA_DIR

@@ -243,11 +243,13 @@ def test_outlier_score_histogram(detector, data, tmp_path):
     assert len(heights) == 20 and sum(heights) == X.shape[0]
 
 
-@pytest.mark.parametrize("labels", ["bool", "int"])
+@pytest.mark.parametrize("labels", ["bool", "int", "predict"])
 def test_outlier_score_split_by_labels(detector, data, labels):
     X, _ = data
-    outlier = detector.predict(X) == -1
-    y = outlier if labels == "bool" else outlier.astype(int)
+    predicted = detector.predict(X)
+    outlier = predicted == -1
+    assert 0 < outlier.sum() < len(X)
+    y = {"bool": outlier, "int": outlier.astype(int), "predict": predicted}[labels]
     display = OutlierScoreDisplay.from_estimator(detector, X, y)
     counts = {
         name: sum(bar.get_height() for bar in bars)
@@ -274,9 +276,22 @@ def test_outlier_score_without_offset(transformer, data):
     assert display.threshold_line_ is None
 
 
-def test_outlier_score_rejects_predict_labels():
-    with pytest.raises(ValueError, match="pass y == -1"):
-        OutlierScoreDisplay(np.zeros(3), offset=0.0, y=[1, -1, 1]).plot()
+def test_outlier_score_reads_predict_labels_and_rejects_others():
+    display = OutlierScoreDisplay(np.arange(4.0), y=[-1, 1, 1, 1]).plot()
+    assert sum(bar.get_height() for bar in display.hist_["outliers"]) == 1
+    display = OutlierScoreDisplay(np.arange(3.0), y=[1, 1, 1]).plot()  # predict's
+    assert sum(bar.get_height() for bar in display.hist_["outliers"]) == 0
+    with pytest.raises(ValueError, match="labels from predict"):
+        OutlierScoreDisplay(np.zeros(3), offset=0.0, y=[0, -1, 1]).plot()
+
+
+def test_outlier_score_log_axis(detector, data):
+    X, _ = data
+    display = OutlierScoreDisplay.from_estimator(detector, X, log=True)
+    assert display.ax_.get_yscale() == "log"
+    assert display.ax_.get_ylabel() == "count (log scale)"
+    linear = OutlierScoreDisplay.from_estimator(detector, X)
+    assert linear.ax_.get_yscale() == "linear"
 
 
 # ------------------------------------------------------------------ shared
