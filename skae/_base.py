@@ -16,6 +16,7 @@ encoder has a variational bottleneck.
 
 import math
 import warnings
+import weakref
 from abc import ABCMeta
 from collections.abc import Callable
 from numbers import Integral, Real
@@ -34,6 +35,7 @@ from ._backend import (
     draw_seeds,
     keras,
     resolve_device,
+    torch,
     variables_to_numpy,
 )
 from ._networks import VariationalSampling, build_autoencoder, join, wrap_networks
@@ -278,10 +280,29 @@ def _objective(model, loss):
     return Objective(reconstruction_loss, negative_elbo, sampling)
 
 
+_PER_SAMPLE = weakref.WeakKeyDictionary()  # model -> (loss, per-sample error)
+
+
+def _per_sample_error(model, loss):
+    """``_objective(model, loss).per_sample``, built once per model and loss."""
+    cached = _PER_SAMPLE.get(model)
+    if cached is None or cached[0] is not loss:
+        cached = _PER_SAMPLE[model] = (loss, _objective(model, loss).per_sample)
+    return cached[1]
+
+
+#: Keras's own formulas for these losses, as direct torch calls (no Keras
+#: argument conversion on every scored batch).
+_TORCH_PER_SAMPLE = {
+    "mse": lambda y_true, y_pred: torch.mean(torch.square(y_true - y_pred), dim=-1),
+    "mae": lambda y_true, y_pred: torch.mean(torch.abs(y_true - y_pred), dim=-1),
+}
+
+
 def _per_sample_loss(loss):
     """The loss as a function ``(y_true, y_pred) -> one value per sample``."""
     if isinstance(loss, str):
-        return _LOSSES[loss]
+        return _TORCH_PER_SAMPLE.get(loss, _LOSSES[loss])
     if isinstance(loss, keras.losses.Loss):
         return loss.call
     return loss
@@ -688,7 +709,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _reconstruction_errors(self, X):
         """Per-sample reconstruction loss of validated ``X``, float64."""
-        per_sample = _objective(self._model, self.loss).per_sample
+        per_sample = _per_sample_error(self._model, self.loss)
         errors = predict(self._model, X, device=self.device_, reduce=per_sample)
         return errors.astype(np.float64)
 
