@@ -130,6 +130,8 @@ def _dense_step(layer, inference=False):
             y = torch.matmul(x, weight)
             if bias is not None:
                 y = y + bias
+        if inference and kernel.padded:
+            y = y[..., :1].contiguous()
         return y if activation is None else activation(y)
 
     return run
@@ -141,22 +143,28 @@ class _TransposedKernel:
     ``get()`` returns the kernel's values as a ``(in, out)`` view of an
     ``(out, in)`` contiguous copy, refreshed whenever the kernel changes in
     place (training, ``set_weights``). On the CPU, a product with a kernel in
-    this layout gives each row the same float32 result in every batch of 32
+    this layout gives each row the same float32 result in every batch of 16
     rows or more, whereas the ``(in, out)`` layout takes another kernel for
     batches of fewer than ~200 rows when the input is ~800 wide (measured with
-    MKL: ``benchmarks/speed.py``, ``tests/test_serving.py``).
+    MKL, inputs 1 to 5,000 wide; ``tests/test_serving.py``). A one-output
+    kernel gets a zero second output (``padded``): a product with one output
+    column is a matrix-vector product, whose rows depend on the batch size.
     """
 
     def __init__(self, kernel):
         self._kernel = kernel
         self._version = None
         self._value = None
+        self.padded = kernel.shape[-1] == 1
 
     def get(self):
         version = self._kernel._version
         if version != self._version:
             with torch.no_grad():
-                self._value = self._kernel.detach().t().contiguous().t()
+                weight = self._kernel.detach().t()
+                if self.padded:
+                    weight = torch.cat([weight, torch.zeros_like(weight)])
+                self._value = weight.contiguous().t()
             self._version = version
         return self._value
 

@@ -640,19 +640,24 @@ def _train_keras_fit(
 
 # --------------------------------------------------------------- inference
 
-#: On the CPU, a batch is padded to a multiple of this many rows. With Dense
+#: On the CPU, a batch has at least this many rows (zero-padded): with Dense
 #: kernels in :func:`~skae._graph.compile_model`'s inference layout, matrix
-#: products then give each row the same bits in every batch; the multiple of 32
-#: keeps every element of every batch in the vectorised body of torch's
-#: element-wise kernels (their scalar remainder loop can round transcendental
-#: functions, such as ``sigmoid``, differently).
+#: products then give each row the same bits in every batch.
+MIN_ROWS = 16
+
+#: Every tensor of a batch holds a multiple of this many values: torch's
+#: element-wise kernels then run each element in their vectorised body (their
+#: scalar remainder loop can round transcendental functions, such as
+#: ``sigmoid``, differently). A batch's rows are rounded up to the smallest
+#: multiple that achieves it for every layer's width (2 for widths that are
+#: multiples of 16, 32 for odd widths).
 ROW_BLOCK = 32
 
 #: Keras layers that compute each row on its own, with element-wise operations
 #: and per-row reductions only: a network whose other layers are all compiled
-#: Dense and Activation layers runs on batches of any multiple of
-#: :data:`ROW_BLOCK` rows. Anything else (convolutions, custom layers) runs on
-#: full batches of :data:`INFERENCE_BATCH_SIZE` rows.
+#: Dense and Activation layers runs on batches of any size the rows need
+#: (:data:`MIN_ROWS`, :data:`ROW_BLOCK`). Anything else (convolutions, custom
+#: layers) runs on full batches of :data:`INFERENCE_BATCH_SIZE` rows.
 _ROW_WISE_LAYERS = (
     VariationalSampling,
     keras.layers.Dropout,
@@ -676,10 +681,30 @@ class _Inference:
         self.row_wise = all(
             isinstance(op, _ROW_WISE_LAYERS) for op in self.program.keras_layers
         )
+        self.row_multiple = max(
+            ROW_BLOCK // math.gcd(ROW_BLOCK, width) for width in _widths(model)
+        )
+
+    def rows(self, n):
+        """Rows of the batch that holds ``n`` rows on the CPU."""
+        multiple = self.row_multiple
+        return max(MIN_ROWS, -(-n // multiple) * multiple)
 
     def threads(self, rows):
         flops = rows * self.flops_per_row
         return max(1, min(torch.get_num_threads(), int(flops // FLOPS_PER_THREAD)))
+
+
+def _widths(model):
+    """The last dimension of ``model``'s input and of every layer's output
+    (1, which rounds to whole row blocks, where one is not known)."""
+    widths = [model.input_shape[-1]]
+    for layer in model._flatten_layers(include_self=False):
+        try:
+            widths.append(layer.output.shape[-1])
+        except (AttributeError, ValueError):
+            widths.append(1)
+    return [w if isinstance(w, int) and w > 0 else 1 for w in widths]
 
 
 def _inference(model):
@@ -703,8 +728,9 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
 
     A row gets the same output, to the last bit, whether it is run alone or
     inside a larger array. On the CPU, for networks of Dense layers (see
-    :data:`_ROW_WISE_LAYERS`), batches hold the rows rounded up to a multiple
-    of :data:`ROW_BLOCK` and every product runs on one torch thread (several
+    :data:`_ROW_WISE_LAYERS`), batches hold the rows rounded up as
+    :data:`MIN_ROWS` and :data:`ROW_BLOCK` say, and every product runs on one
+    torch thread (several
     threads split some products differently with the batch size); with more
     torch threads allowed, batches run side by side on that many threads.
     Other networks and other devices run full batches of ``batch_size`` rows,
@@ -741,7 +767,7 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
     def run(start):
         stop = min(start + batch_size, n_samples)
         rows = stop - start
-        padded = -(-rows // ROW_BLOCK) * ROW_BLOCK if blocks else batch_size
+        padded = plan.rows(rows) if blocks else batch_size
         inputs = _host_batch(x, start, stop, padded, pinned).to(device)
         out = plan.program(inputs, training=False)
         if reduce is not None:

@@ -20,7 +20,10 @@ SIZES = [1, 2, 3, 31, 32, 33, 100, 777, 1023, 1024, 1025, 2100]
 NETWORKS = {
     "small": dict(n_components=8, hidden_layer_sizes=(32,)),
     "large": dict(n_components=16, hidden_layer_sizes=(256, 64)),
+    # Odd widths, and a one-unit layer (a matrix-vector product).
+    "odd": dict(n_components=1, hidden_layer_sizes=(3,)),
 }
+N_FEATURES = {"small": 64, "large": 784, "odd": 5}
 
 
 def _data(n_features, n_rows=2100, seed=0):
@@ -31,7 +34,7 @@ def _data(n_features, n_rows=2100, seed=0):
 def network(request):
     """(name, X, fitted detector, fitted transformer) on 64 or 784 features."""
     name = request.param
-    X = _data(64 if name == "small" else 784)
+    X = _data(N_FEATURES[name])
     common = dict(**NETWORKS[name], epochs=1, device="cpu", random_state=0)
     detector = AutoencoderOutlierDetector(**common).fit(X[:300])
     # tanh and sigmoid: element-wise kernels whose vectorised and scalar
@@ -43,7 +46,7 @@ def network(request):
 
 
 def test_a_row_scores_the_same_alone_and_in_any_batch(network):
-    _, X, detector, transformer = network
+    name, X, detector, transformer = network
     scores = detector.score_samples(X)
     codes = transformer.transform(X)
     decoded = transformer.inverse_transform(codes)
@@ -55,6 +58,12 @@ def test_a_row_scores_the_same_alone_and_in_any_batch(network):
             np.testing.assert_array_equal(
                 transformer.inverse_transform(codes[rows]), decoded[rows]
             )
+    if name == "odd":  # cheap: every size up to 300
+        for size in range(1, 301):
+            np.testing.assert_array_equal(
+                detector.score_samples(X[:size]), scores[:size]
+            )
+            np.testing.assert_array_equal(transformer.transform(X[:size]), codes[:size])
     # Each row alone, for a sample of rows.
     for i in range(0, len(X), 97):
         np.testing.assert_array_equal(detector.score_samples(X[i : i + 1]), scores[i])
