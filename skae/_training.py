@@ -31,6 +31,7 @@ would otherwise differ in the last float32 bits.
 """
 
 import math
+import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -764,15 +765,29 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
     if not blocks and device.type == "cuda":  # page-locked: full-speed copies
         pinned = torch.zeros((batch_size, x.shape[1]), pin_memory=True)
 
+    local = threading.local()  # one staging buffer per thread, reused
+
+    def staging(padded):
+        if pinned is not None:
+            return pinned
+        held = getattr(local, "buffer", None)
+        if held is None or held.shape[0] < padded:
+            held = local.buffer = torch.empty((padded, x.shape[1]))
+        return held[:padded]
+
     def run(start):
         stop = min(start + batch_size, n_samples)
         rows = stop - start
         padded = plan.rows(rows) if blocks else batch_size
-        inputs = _host_batch(x, start, stop, padded, pinned).to(device)
+        host = _host_batch(x, start, stop, padded, staging)
+        inputs = host.to(device)
         out = plan.program(inputs, training=False)
         if reduce is not None:
             out = reduce(inputs, out)
-        return out[:rows].detach().to("cpu").numpy()
+        result = out[:rows].detach().to("cpu").numpy()
+        if np.shares_memory(result, host.numpy()):  # the next batch reuses host
+            result = result.copy()
+        return result
 
     def run_in_thread(start):
         # Grad mode, Keras's device scope and OpenMP's thread count are per thread.
@@ -783,45 +798,54 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
     with torch.no_grad(), device_scope(device):
         if not blocks:
             with torch_threads(plan.threads(batch_size)):
-                parts = [run(start) for start in starts]
-        else:
-            workers = min(torch.get_num_threads(), len(starts), plan.threads(n_samples))
-            if plan.program.keras_layers:  # Keras layers may keep per-call state
-                workers = 1
-            with torch_threads(1):
-                if workers <= 1:
-                    parts = [run(start) for start in starts]
-                else:
-                    with ThreadPoolExecutor(workers) as pool:
-                        parts = list(pool.map(run_in_thread, starts))
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate(parts) if parts else None
+                return _gather(map(run, starts), starts, n_samples)
+        workers = min(torch.get_num_threads(), len(starts), plan.threads(n_samples))
+        if plan.program.keras_layers:  # Keras layers may keep per-call state
+            workers = 1
+        with torch_threads(1):
+            if workers <= 1:
+                return _gather(map(run, starts), starts, n_samples)
+            with ThreadPoolExecutor(workers) as pool:
+                return _gather(pool.map(run_in_thread, starts), starts, n_samples)
 
 
-def _host_batch(x, start, stop, padded, pinned=None):
+def _gather(parts, starts, n_samples):
+    """The batches' results in one array, each copied in as it comes.
+
+    Holding every batch's result until the end would leave small live blocks
+    between the batches' freed ones, and the allocator would keep memory in
+    proportion to the input (a memory-mapped input's size, not a batch's).
+    """
+    result = None
+    for start, part in zip(starts, parts, strict=True):
+        if len(starts) == 1:
+            return part
+        if result is None:
+            result = np.empty((n_samples, *part.shape[1:]), dtype=part.dtype)
+        result[start : start + part.shape[0]] = part
+    return result
+
+
+def _host_batch(x, start, stop, padded, staging):
     """Rows ``start:stop`` of ``x`` as a float32 CPU tensor of ``padded`` rows.
 
-    Float32 C-contiguous rows that need no padding are used in place; others
-    are copied (which also casts, densifies sparse rows and reads read-only or
-    memory-mapped input), the padding rows set to zero.
+    Float32 C-contiguous writable rows that need no padding are used in place;
+    others are copied into ``staging(padded)``, a float32 tensor (which also
+    casts, densifies sparse rows and reads read-only or memory-mapped input),
+    the padding rows set to zero.
     """
     rows = x[start:stop]
     n = stop - start
     if (
         n == padded
-        and pinned is None
         and isinstance(rows, np.ndarray)
         and rows.dtype == np.float32
         and rows.flags.c_contiguous
         and rows.flags.writeable
     ):
         return torch.from_numpy(np.asarray(rows))
-    if pinned is not None:
-        host, staging = pinned, pinned.numpy()
-    else:
-        staging = np.empty((padded, x.shape[1]), dtype=np.float32)
-        host = torch.from_numpy(staging)
-    staging[:n] = rows.toarray() if sp.issparse(rows) else rows
-    staging[n:] = 0.0
+    host = staging(padded)
+    array = host.numpy()
+    array[:n] = rows.toarray() if sp.issparse(rows) else rows
+    array[n:] = 0.0
     return host
