@@ -226,7 +226,7 @@ def latency(X, spec, device, repeats):
         data = codes if method == "inverse_transform" else X
         for rows in LATENCY_ROWS:
             x = np.ascontiguousarray(data[:rows])
-            n = max(5, repeats // max(1, rows // 100))
+            n = max(15, repeats // max(1, rows // 100))
             skae_s, torch_s = [], []
             for _ in range(n + 2):
                 start = time.perf_counter()
