@@ -1,19 +1,27 @@
-"""Training and inference speed of skae against a hand-written torch loop.
+"""Training and inference speed of skae against hand-written torch.
 
-One process, runs alternated (torch loop, Keras ``fit``, skae ``fit``, in turn,
-``--rounds`` times), medians of the timed epochs (each run's first epoch is
-warm-up and not counted). Ratios are against the torch loop on the identical
-architecture and optimizer settings (Adam, learning rate 1e-3, epsilon 1e-7),
-so they hold on a noisy machine where absolute times do not.
+One process, runs alternated, medians; ratios are against torch on the
+identical architecture in the same process, so they hold on a noisy machine
+where absolute times do not.
 
 Cases:
 
 * small: digits (1,797 x 64), 64-32-8-32-64, batch 256;
 * large: 20,000 x 784 float32, 784-256-64-16-64-256-784, batch 256.
 
-Rows: per-epoch training time of the torch loop (reference), Keras ``fit`` on
-the same Keras model, skae's ``fit``; then encoding time of skae's
-``transform`` against torch ``no_grad`` on the whole array.
+Training (per-epoch times; each run's first epoch is warm-up and not counted):
+the reference is the faster of two hand-written torch loops, with
+``torch.optim.Adam(fused=True)`` and with ``Adam(foreach=True)`` (learning rate
+1e-3, epsilon 1e-7, as Keras's Adam); then Keras ``fit`` on the same Keras
+model and skae's ``fit``, all run in turn ``--rounds`` times.
+
+Inference latency: each of ``transform``, ``inverse_transform``,
+``score_samples``, ``decision_function`` and ``predict`` on 1, 10, 100 and
+10,000 float32 rows, against torch ``no_grad`` running the same weights as
+``torch.nn.Linear`` layers (the encoder, the decoder, or the whole network
+and the per-row mean squared error, the threshold applied in numpy), from and
+to numpy. skae's time includes scikit-learn's input validation. Calls are
+alternated (skae, torch, skae, ...) and the medians compared.
 
 Threads: both sides run on the same number of torch threads (``--threads``,
 default 1; skae never uses more than torch is set to). On a machine whose
@@ -23,7 +31,7 @@ was measured at 5.8 ms quiet and 550 ms beside one busy process), so compare
 with ``--threads 2`` only on an otherwise idle machine.
 
 Run: ``python benchmarks/speed.py [--case small|large|both] [--device cpu|cuda]
-[--threads N]``
+[--threads N] [--part training|latency|both]``
 """
 
 import argparse
@@ -38,7 +46,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderOutlierDetector, AutoencoderTransformer
 from skae._networks import build_autoencoder, join
 
 CASES = {
@@ -84,11 +92,11 @@ def torch_net(n_features, hidden, n_components, device):
     return net, encoder
 
 
-def torch_loop_epochs(X, spec, epochs, device):
-    """The reference: a plain torch training loop, seconds per epoch."""
+def torch_loop_epochs(X, spec, epochs, device, *, adam):
+    """A plain torch training loop, seconds per epoch; ``adam``: Adam's options."""
     torch.manual_seed(0)
     net, _ = torch_net(X.shape[1], spec["hidden"], spec["n_components"], device)
-    opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, eps=1e-7)
+    opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, eps=1e-7, **adam)
     data = torch.from_numpy(X).to(device)
     n = data.shape[0]
     seconds = []
@@ -138,34 +146,121 @@ def skae_fit_epochs(X, spec, epochs, device):
     return timer.seconds
 
 
-def encoding_times(X, spec, repeats, device):
-    """Seconds to encode X: skae transform and torch no_grad, alternated."""
-    ae = AutoencoderTransformer(
+METHODS = (
+    "transform",
+    "inverse_transform",
+    "score_samples",
+    "decision_function",
+    "predict",
+)
+LATENCY_ROWS = (1, 10, 100, 10_000)
+
+
+def _linear_copy(model):
+    """``model``'s Dense layers as a torch ``Sequential`` of ``Linear`` + ReLU."""
+    layers = []
+    for layer in _dense_layers(model):
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        linear = torch.nn.Linear(*kernel.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(kernel.T.copy()))
+            linear.bias.copy_(torch.from_numpy(keras.ops.convert_to_numpy(layer.bias)))
+        layers.append(linear)
+        if layer.activation is keras.activations.relu:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def _dense_layers(model):
+    """``model``'s Dense layers in the order they run (nested models inlined)."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            yield layer
+        elif isinstance(layer, keras.Model):
+            yield from _dense_layers(layer)
+
+
+def latency_pairs(X, spec, device):
+    """``{method: (skae call, torch no_grad call)}``, each taking the rows."""
+    params = dict(
         n_components=spec["n_components"],
         hidden_layer_sizes=spec["hidden"],
         epochs=1,
         device=str(device),
         random_state=0,
-    ).fit(X[:512])
-    _, encoder = torch_net(X.shape[1], spec["hidden"], spec["n_components"], device)
-    data = torch.from_numpy(X)
-    skae_s, torch_s = [], []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        ae.transform(X)
-        skae_s.append(time.perf_counter() - start)
-        start = time.perf_counter()
+    )
+    ae = AutoencoderTransformer(**params).fit(X[:512])
+    detector = AutoencoderOutlierDetector(**params).fit(X[:512])
+    encoder, decoder = _linear_copy(ae.encoder_), _linear_copy(ae.decoder_)
+    network = _linear_copy(detector._model)
+    offset = detector.offset_
+
+    def run(net, x):
         with torch.no_grad():
-            encoder(data.to(device)).cpu().numpy()
-        torch_s.append(time.perf_counter() - start)
-    return skae_s[1:], torch_s[1:]
+            return net(torch.from_numpy(x).to(device)).cpu().numpy()
+
+    def score(x):
+        with torch.no_grad():
+            inputs = torch.from_numpy(x).to(device)
+            errors = torch.mean(torch.square(inputs - network(inputs)), dim=-1)
+            return -errors.cpu().numpy().astype(np.float64)
+
+    def torch_predict(x):
+        return np.where(score(x) - offset < 0, -1, 1)
+
+    return {
+        "transform": (ae.transform, lambda x: run(encoder, x)),
+        "inverse_transform": (ae.inverse_transform, lambda z: run(decoder, z)),
+        "score_samples": (detector.score_samples, score),
+        "decision_function": (detector.decision_function, lambda x: score(x) - offset),
+        "predict": (detector.predict, torch_predict),
+    }
 
 
-def run_case(case, device, rounds, epochs):
+def latency(X, spec, device, repeats):
+    """Median seconds ``{(method, rows): (skae, torch)}``, calls alternated."""
+    pairs = latency_pairs(X, spec, device)
+    codes = pairs["transform"][0](X[: max(LATENCY_ROWS)])
+    medians = {}
+    for method, (skae_call, torch_call) in pairs.items():
+        data = codes if method == "inverse_transform" else X
+        for rows in LATENCY_ROWS:
+            x = np.ascontiguousarray(data[:rows])
+            n = max(15, repeats // max(1, rows // 100))
+            skae_s, torch_s = [], []
+            for _ in range(n + 2):
+                start = time.perf_counter()
+                skae_call(x)
+                skae_s.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                torch_call(x)
+                torch_s.append(time.perf_counter() - start)
+            medians[method, rows] = (
+                statistics.median(skae_s[2:]),
+                statistics.median(torch_s[2:]),
+            )
+    return medians
+
+
+def print_header(case, X, spec, device):
+    widths = "-".join(
+        str(w)
+        for w in [X.shape[1], *spec["hidden"], spec["n_components"]]
+        + [*spec["hidden"][::-1], X.shape[1]]
+    )
+    print(f"\n{case}: {X.shape[0]} x {X.shape[1]}, {widths}, {device}")
+
+
+def run_training(case, device, rounds, epochs):
     X = case_data(case)
     spec = CASES[case]
     runners = {
-        "torch loop (reference)": torch_loop_epochs,
+        "torch loop, Adam fused": lambda *a: torch_loop_epochs(
+            *a, adam={"fused": True}
+        ),
+        "torch loop, Adam foreach": lambda *a: torch_loop_epochs(
+            *a, adam={"foreach": True}
+        ),
         "Keras fit": keras_fit_epochs,
         "skae fit": skae_fit_epochs,
     }
@@ -173,34 +268,47 @@ def run_case(case, device, rounds, epochs):
     for _ in range(rounds):
         for name, run in runners.items():
             times[name] += run(X, spec, epochs + 1, device)[1:]  # drop warm-up
-    skae_enc, torch_enc = encoding_times(X, spec, 5 * rounds, device)
-
-    reference = statistics.median(times["torch loop (reference)"])
-    widths = "-".join(
-        str(w)
-        for w in [X.shape[1], *spec["hidden"], spec["n_components"]]
-        + [*spec["hidden"][::-1], X.shape[1]]
-    )
-    print(f"\n{case}: {X.shape[0]} x {X.shape[1]}, {widths}, batch {BATCH}, {device}")
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    reference = min(medians[name] for name in runners if name.startswith("torch"))
+    print_header(case, X, spec, device)
+    print(f"training, batch {BATCH}; ratio to the faster torch loop")
     print(f"{'':32}{'median ms':>10}{'ratio':>8}{'n':>5}")
-    for name, values in times.items():
-        median = statistics.median(values)
+    for name, median in medians.items():
         print(
             f"{name + ' / epoch':32}{1e3 * median:>10.2f}"
-            f"{median / reference:>8.2f}{len(values):>5}"
+            f"{median / reference:>8.2f}{len(times[name]):>5}"
         )
-    enc_ref = statistics.median(torch_enc)
-    print(f"{'torch no_grad encode (reference)':32}{1e3 * enc_ref:>10.2f}{1.0:>8.2f}")
-    enc = statistics.median(skae_enc)
-    print(f"{'skae transform':32}{1e3 * enc:>10.2f}{enc / enc_ref:>8.2f}")
+
+
+def run_latency(case, device, repeats):
+    X = case_data(case)
+    if X.shape[0] < max(LATENCY_ROWS):  # digits: repeat the rows to 10,000
+        X = np.resize(X, (max(LATENCY_ROWS), X.shape[1]))
+    spec = CASES[case]
+    medians = latency(X, spec, device, repeats)
+    print_header(case, X, spec, device)
+    print("inference latency: skae / torch no_grad (torch median ms), medians")
+    print(f"{'rows':20}" + "".join(f"{rows:>16,}" for rows in LATENCY_ROWS))
+    for method in METHODS:
+        cells = []
+        for rows in LATENCY_ROWS:
+            skae_s, torch_s = medians[method, rows]
+            cells.append(f"{skae_s / torch_s:>6.2f} ({1e3 * torch_s:>7.3f})")
+        print(f"{method:20}" + "".join(f"{cell:>16}" for cell in cells))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=["small", "large", "both"], default="both")
+    parser.add_argument(
+        "--part", choices=["training", "latency", "both"], default="both"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per run")
+    parser.add_argument(
+        "--repeats", type=int, default=200, help="calls per latency cell (1 row)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -211,7 +319,10 @@ def main():
     )
     cases = ["small", "large"] if args.case == "both" else [args.case]
     for case in cases:
-        run_case(case, device, args.rounds, args.epochs)
+        if args.part in ("training", "both"):
+            run_training(case, device, args.rounds, args.epochs)
+        if args.part in ("latency", "both"):
+            run_latency(case, device, args.repeats)
 
 
 if __name__ == "__main__":

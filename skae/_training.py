@@ -32,8 +32,10 @@ would otherwise differ in the last float32 bits.
 
 import math
 import os
+import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,6 +43,7 @@ import torch.nn.functional as F
 
 from ._backend import device_scope, keras, to_float, torch, torch_threads
 from ._graph import compile_model
+from ._networks import VariationalSampling
 from ._optim import make_step
 
 __all__ = [
@@ -796,74 +799,211 @@ def _train_keras_fit(
 
 # --------------------------------------------------------------- inference
 
+#: On the CPU, a batch has at least this many rows (zero-padded): with Dense
+#: kernels in :func:`~skae._graph.compile_model`'s inference layout, matrix
+#: products then give each row the same bits in every batch.
+MIN_ROWS = 16
 
-def _inference_program(model):
-    """The compiled program of ``model`` for inference, cached per model.
+#: Every tensor of a batch holds a multiple of this many values: torch's
+#: element-wise kernels then run each element in their vectorised body (their
+#: scalar remainder loop can round transcendental functions, such as
+#: ``sigmoid``, differently). A batch's rows are rounded up to the smallest
+#: multiple that achieves it for every layer's width (2 for widths that are
+#: multiples of 16, 32 for odd widths).
+ROW_BLOCK = 32
+
+#: Keras layers that compute each row on its own, with element-wise operations
+#: and per-row reductions only: a network whose other layers are all compiled
+#: Dense and Activation layers runs on batches of any size the rows need
+#: (:data:`MIN_ROWS`, :data:`ROW_BLOCK`). Anything else (convolutions, custom
+#: layers) runs on full batches of :data:`INFERENCE_BATCH_SIZE` rows.
+_ROW_WISE_LAYERS = (
+    VariationalSampling,
+    keras.layers.Dropout,
+    keras.layers.GaussianNoise,
+    keras.layers.GaussianDropout,
+    keras.layers.AlphaDropout,
+    keras.layers.Identity,
+)
+
+
+class _Inference:
+    """What :func:`predict` needs of a model, worked out once per model.
 
     Programs hold the model's parameter tensors, which Keras updates in place,
     so a cached program always computes with the current weights.
     """
-    program = _PROGRAMS.get(model)
-    if program is None:
-        program = _PROGRAMS[model] = compile_model(model)
-    return program
+
+    def __init__(self, model):
+        self.program = compile_model(model, inference=True)
+        self.flops_per_row = _flops_per_row(model)
+        self.row_wise = all(
+            isinstance(op, _ROW_WISE_LAYERS) for op in self.program.keras_layers
+        )
+        self.row_multiple = max(
+            ROW_BLOCK // math.gcd(ROW_BLOCK, width) for width in _widths(model)
+        )
+
+    def rows(self, n):
+        """Rows of the batch that holds ``n`` rows on the CPU."""
+        multiple = self.row_multiple
+        return max(MIN_ROWS, -(-n // multiple) * multiple)
+
+    def threads(self, rows):
+        flops = rows * self.flops_per_row
+        return max(1, min(torch.get_num_threads(), int(flops // FLOPS_PER_THREAD)))
 
 
-_PROGRAMS = weakref.WeakKeyDictionary()
+def _widths(model):
+    """The last dimension of ``model``'s input and of every layer's output
+    (1, which rounds to whole row blocks, where one is not known)."""
+    widths = [model.input_shape[-1]]
+    for layer in model._flatten_layers(include_self=False):
+        try:
+            widths.append(layer.output.shape[-1])
+        except (AttributeError, ValueError):
+            widths.append(1)
+    return [w if isinstance(w, int) and w > 0 else 1 for w in widths]
+
+
+def _inference(model):
+    """The cached :class:`_Inference` of ``model``."""
+    plan = _PLANS.get(model)
+    if plan is None:
+        plan = _PLANS[model] = _Inference(model)
+    return plan
+
+
+def _inference_program(model):
+    """The compiled inference program of ``model``, cached per model."""
+    return _inference(model).program
+
+
+_PLANS = weakref.WeakKeyDictionary()
 
 
 def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
-    """Run ``model`` over ``x`` in fixed-shape batches; return numpy.
+    """Run ``model`` over ``x`` in batches; return numpy.
+
+    A row gets the same output, to the last bit, whether it is run alone or
+    inside a larger array. On the CPU, for networks of Dense layers (see
+    :data:`_ROW_WISE_LAYERS`), batches hold the rows rounded up as
+    :data:`MIN_ROWS` and :data:`ROW_BLOCK` say, and every product runs on one
+    torch thread (several
+    threads split some products differently with the batch size); with more
+    torch threads allowed, batches run side by side on that many threads.
+    Other networks and other devices run full batches of ``batch_size`` rows,
+    the last one zero-padded.
 
     Parameters
     ----------
     model : keras.Model
         One input, one output; run as direct torch calls (:mod:`skae._graph`).
-    x : ndarray or scipy sparse matrix of shape (n_samples, n_features)
+    x : ndarray, numpy.memmap or scipy sparse matrix of shape (n_samples, n_features)
+        Read ``batch_size`` rows at a time: a memory-mapped array is never
+        loaded whole.
     device : torch.device
     reduce : callable or None, default=None
         ``reduce(inputs, outputs) -> tensor``, applied per batch before the
         result leaves the device (e.g. a per-sample reconstruction error), so
-        that only the reduced values are kept.
+        that only the reduced values are kept. It must compute each row from
+        that row alone.
     batch_size : int, default=INFERENCE_BATCH_SIZE
 
     Returns
     -------
     ndarray of shape (n_samples, ...)
     """
-    n_samples, n_features = x.shape
+    n_samples = x.shape[0]
     device = torch.device(device)
-    program = _inference_program(model)
-    # Full batches of a float32 C-contiguous writable array are used in place;
-    # other rows are copied into one host buffer with numpy (which also casts
-    # and reads read-only or sparse input), then moved to the device.
-    in_place = (
-        isinstance(x, np.ndarray)
-        and x.dtype == np.float32
-        and x.flags.c_contiguous
-        and x.flags.writeable
-    )
-    # Page-locked on a GPU machine, so the copies to the device run at full speed.
-    pinned = torch.zeros((batch_size, n_features), pin_memory=device.type == "cuda")
-    staging = pinned.numpy()
+    plan = _inference(model)
+    blocks = device.type == "cpu" and plan.row_wise
+    starts = range(0, n_samples, batch_size)
+    pinned = None
+    if not blocks and device.type == "cuda":  # page-locked: full-speed copies
+        pinned = torch.zeros((batch_size, x.shape[1]), pin_memory=True)
+
+    local = threading.local()  # one staging buffer per thread, reused
+
+    def staging(padded):
+        if pinned is not None:
+            return pinned
+        held = getattr(local, "buffer", None)
+        if held is None or held.shape[0] < padded:
+            held = local.buffer = torch.empty((padded, x.shape[1]))
+        return held[:padded]
+
+    def run(start):
+        stop = min(start + batch_size, n_samples)
+        rows = stop - start
+        padded = plan.rows(rows) if blocks else batch_size
+        host = _host_batch(x, start, stop, padded, staging)
+        inputs = host.to(device)
+        out = plan.program(inputs, training=False)
+        if reduce is not None:
+            out = reduce(inputs, out)
+        result = out[:rows].detach().to("cpu").numpy()
+        if np.shares_memory(result, host.numpy()):  # the next batch reuses host
+            result = result.copy()
+        return result
+
+    def run_in_thread(start):
+        # Grad mode, Keras's device scope and OpenMP's thread count are per thread.
+        torch.set_num_threads(1)
+        with torch.no_grad(), device_scope(device):
+            return run(start)
+
+    with torch.no_grad(), device_scope(device):
+        if not blocks:
+            with torch_threads(plan.threads(batch_size)):
+                return _gather(map(run, starts), starts, n_samples)
+        workers = min(torch.get_num_threads(), len(starts), plan.threads(n_samples))
+        if plan.program.keras_layers:  # Keras layers may keep per-call state
+            workers = 1
+        with torch_threads(1):
+            if workers <= 1:
+                return _gather(map(run, starts), starts, n_samples)
+            with ThreadPoolExecutor(workers) as pool:
+                return _gather(pool.map(run_in_thread, starts), starts, n_samples)
+
+
+def _gather(parts, starts, n_samples):
+    """The batches' results in one array, each copied in as it comes.
+
+    Holding every batch's result until the end would leave small live blocks
+    between the batches' freed ones, and the allocator would keep memory in
+    proportion to the input (a memory-mapped input's size, not a batch's).
+    """
     result = None
-    threads = threads_for(model, batch_size, training=False)
-    with torch.no_grad(), device_scope(device), torch_threads(threads):
-        for start in range(0, n_samples, batch_size):
-            stop = min(start + batch_size, n_samples)
-            if in_place and stop - start == batch_size:
-                host = torch.from_numpy(x[start:stop])
-            else:
-                rows = x[start:stop]
-                staging[: stop - start] = rows.toarray() if sp.issparse(rows) else rows
-                staging[stop - start :] = 0.0
-                host = pinned
-            inputs = host.to(device)  # the tensor itself on the CPU
-            out = program(inputs, training=False)
-            if reduce is not None:
-                out = reduce(inputs, out)
-            out = out[: stop - start].detach().to("cpu").numpy()
-            if result is None:
-                result = np.empty((n_samples, *out.shape[1:]), dtype=out.dtype)
-            result[start:stop] = out
+    for start, part in zip(starts, parts, strict=True):
+        if len(starts) == 1:
+            return part
+        if result is None:
+            result = np.empty((n_samples, *part.shape[1:]), dtype=part.dtype)
+        result[start : start + part.shape[0]] = part
     return result
+
+
+def _host_batch(x, start, stop, padded, staging):
+    """Rows ``start:stop`` of ``x`` as a float32 CPU tensor of ``padded`` rows.
+
+    Float32 C-contiguous writable rows that need no padding are used in place;
+    others are copied into ``staging(padded)``, a float32 tensor (which also
+    casts, densifies sparse rows and reads read-only or memory-mapped input),
+    the padding rows set to zero.
+    """
+    rows = x[start:stop]
+    n = stop - start
+    if (
+        n == padded
+        and isinstance(rows, np.ndarray)
+        and rows.dtype == np.float32
+        and rows.flags.c_contiguous
+        and rows.flags.writeable
+    ):
+        return torch.from_numpy(np.asarray(rows))
+    host = staging(padded)
+    array = host.numpy()
+    array[:n] = rows.toarray() if sp.issparse(rows) else rows
+    array[n:] = 0.0
+    return host

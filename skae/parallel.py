@@ -14,6 +14,10 @@ cluster first and raises a :class:`ClusterError` naming the workers at fault:
 * :func:`dask_backend`: a context manager that checks the workers and the
   requested resources, then runs every joblib call inside it on the cluster.
 
+It also scores data that outgrow one machine: :func:`map_method` applies a
+fitted estimator's ``transform``, ``score_samples``, ``predict``, ... to each
+block of rows of a Dask array, lazily, on whatever cluster computes it.
+
 ``dask[distributed]`` is optional (``pip install "skae[dask]"``): it is imported
 only when these functions are called, and ``import skae`` does not import this
 module.
@@ -26,8 +30,9 @@ import time
 from numbers import Real
 
 import joblib
+import numpy as np
 
-__all__ = ["ClusterError", "check_workers", "dask_backend"]
+__all__ = ["ClusterError", "check_workers", "dask_backend", "map_method"]
 
 #: Keywords of :class:`joblib.parallel_config` that ``dask_backend`` passes on
 #: to it; every other keyword goes to joblib's Dask backend.
@@ -473,3 +478,86 @@ def dask_backend(
     backend = backend_class(client=client, **backend_kwargs)
     with joblib.parallel_config(backend=backend, **config_kwargs):
         yield report
+
+
+#: What each method returns per row: a row of ``n_out`` columns or one value.
+_ROW_OUTPUTS = {
+    "transform": "columns",
+    "inverse_transform": "columns",
+    "score_samples": "value",
+    "decision_function": "value",
+    "predict": "value",
+}
+
+
+def map_method(estimator, method, X):
+    """Apply a fitted estimator's inference method to a Dask array, block-wise.
+
+    The estimator is sent to the workers with the task graph (pickled once),
+    and each block of rows is scored where it lives, in bounded memory: the
+    result is a lazy Dask array of the same row chunks, equal, row by row and
+    to the last bit, to ``getattr(estimator, method)(X.compute())`` (skae
+    scores a row identically whatever the other rows of its block).
+
+    Parameters
+    ----------
+    estimator : fitted skae estimator
+    method : {"transform", "inverse_transform", "score_samples", \
+"decision_function", "predict"}
+        The method to apply.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Rows to score, in any row chunks (columns are merged into one chunk).
+
+    Returns
+    -------
+    dask.array.Array
+        Of shape ``(n_samples, n_out)`` for ``transform`` and
+        ``inverse_transform``, ``(n_samples,)`` otherwise; call ``.compute()``
+        (or ``dask.compute``) to run it.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from skae import AutoencoderOutlierDetector
+    >>> from skae.parallel import map_method
+    >>> X = np.random.default_rng(0).normal(size=(1000, 4))
+    >>> detector = AutoencoderOutlierDetector(epochs=5, random_state=0).fit(X)
+    >>> scores = map_method(detector, "score_samples", da.from_array(X, chunks=250))
+    >>> scores.chunks
+    ((250, 250, 250, 250),)
+    >>> bool((scores.compute() == detector.score_samples(X)).all())
+    True
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    if method not in _ROW_OUTPUTS or not hasattr(estimator, method):
+        available = [m for m in _ROW_OUTPUTS if hasattr(estimator, m)]
+        raise ValueError(
+            f"method must be one of {available} for {type(estimator).__name__}; "
+            f"got {method!r}."
+        )
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D Dask array; got {X.ndim} dimension(s).")
+    X = X.rechunk({1: -1})  # whole rows in each block
+    function = functools.partial(_apply, estimator, method)
+    if _ROW_OUTPUTS[method] == "value":
+        dtype = int if method == "predict" else np.float64
+        return X.map_blocks(function, drop_axis=1, dtype=dtype, meta=np.empty(0, dtype))
+    width = (
+        estimator.n_features_in_
+        if method == "inverse_transform"
+        else estimator._n_features_out
+    )
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    return X.map_blocks(
+        function,
+        chunks=(X.chunks[0], (width,)),
+        dtype=dtype,
+        meta=np.empty((0, 0), dtype),
+    )
+
+
+def _apply(estimator, method, block):
+    return getattr(estimator, method)(block)

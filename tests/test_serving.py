@@ -1,0 +1,264 @@
+"""Serving: batch-invariant scoring, memory-mapped and Dask input, ONNX export."""
+
+import os
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VariationalAutoencoder,
+)
+from skae._training import INFERENCE_BATCH_SIZE
+
+# Sizes around the row block (32) and the batch (1024), and a few others.
+SIZES = [1, 2, 3, 31, 32, 33, 100, 777, 1023, 1024, 1025, 2100]
+
+NETWORKS = {
+    "small": dict(n_components=8, hidden_layer_sizes=(32,)),
+    "large": dict(n_components=16, hidden_layer_sizes=(256, 64)),
+    # Odd widths, and a one-unit layer (a matrix-vector product).
+    "odd": dict(n_components=1, hidden_layer_sizes=(3,)),
+}
+N_FEATURES = {"small": 64, "large": 784, "odd": 5}
+
+
+def _data(n_features, n_rows=2100, seed=0):
+    return np.random.default_rng(seed).random((n_rows, n_features), np.float32)
+
+
+@pytest.fixture(scope="module", params=list(NETWORKS))
+def network(request):
+    """(name, X, fitted detector, fitted transformer) on 64 or 784 features."""
+    name = request.param
+    X = _data(N_FEATURES[name])
+    common = dict(**NETWORKS[name], epochs=1, device="cpu", random_state=0)
+    detector = AutoencoderOutlierDetector(**common).fit(X[:300])
+    # tanh and sigmoid: element-wise kernels whose vectorised and scalar
+    # loops round differently, unlike relu.
+    transformer = AutoencoderTransformer(
+        **common, activation="tanh", output_activation="sigmoid"
+    ).fit(X[:300])
+    return name, X, detector, transformer
+
+
+def test_a_row_scores_the_same_alone_and_in_any_batch(network):
+    name, X, detector, transformer = network
+    scores = detector.score_samples(X)
+    codes = transformer.transform(X)
+    decoded = transformer.inverse_transform(codes)
+    for size in SIZES:
+        for start in {0, 7 % (len(X) - size + 1), len(X) - size}:
+            rows = slice(start, start + size)
+            np.testing.assert_array_equal(detector.score_samples(X[rows]), scores[rows])
+            np.testing.assert_array_equal(transformer.transform(X[rows]), codes[rows])
+            np.testing.assert_array_equal(
+                transformer.inverse_transform(codes[rows]), decoded[rows]
+            )
+    if name == "odd":  # cheap: every size up to 300
+        for size in range(1, 301):
+            np.testing.assert_array_equal(
+                detector.score_samples(X[:size]), scores[:size]
+            )
+            np.testing.assert_array_equal(transformer.transform(X[:size]), codes[:size])
+    # Each row alone, for a sample of rows.
+    for i in range(0, len(X), 97):
+        np.testing.assert_array_equal(detector.score_samples(X[i : i + 1]), scores[i])
+
+
+def test_batch_invariant_scores_are_the_networks_scores(network):
+    # The padded, blocked computation is the network's: compare with Keras.
+    _, X, detector, transformer = network
+    x = X[:50]
+    reconstruction = detector._model.predict(x, verbose=0)
+    expected = -np.mean((x - reconstruction) ** 2, axis=1)
+    np.testing.assert_allclose(detector.score_samples(x), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        transformer.transform(x),
+        transformer.encoder_.predict(x, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_batch_invariance_holds_on_several_torch_threads(network):
+    _, X, detector, _ = network
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        scores = detector.score_samples(X)  # two batches side by side
+        for size in [1, 33, INFERENCE_BATCH_SIZE + 37]:
+            np.testing.assert_array_equal(
+                detector.score_samples(X[-size:]), scores[-size:]
+            )
+    finally:
+        torch.set_num_threads(previous)
+    np.testing.assert_array_equal(detector.score_samples(X), scores)
+
+
+def test_variational_scores_are_batch_invariant():
+    X = _data(20, n_rows=1100)
+    vae = VariationalAutoencoder(
+        n_components=3, hidden_layer_sizes=(16,), epochs=2, random_state=0
+    ).fit(X)
+    scores = vae.score_samples(X)
+    for size in [1, 5, 64, 1100]:
+        np.testing.assert_array_equal(vae.score_samples(X[:size]), scores[:size])
+
+
+# ------------------------------------------------------------------- memmap
+
+
+def test_memmap_scores_in_bounded_memory_equal_in_memory(tmp_path):
+    n_features = 64
+    X = _data(n_features, n_rows=3 * INFERENCE_BATCH_SIZE + 100)
+    detector = AutoencoderOutlierDetector(
+        n_components=4, hidden_layer_sizes=(16,), epochs=1, random_state=0
+    ).fit(X[:500])
+    path = tmp_path / "rows.dat"
+    mapped = np.memmap(path, dtype=np.float32, mode="w+", shape=X.shape)
+    mapped[:] = X
+    mapped.flush()
+    del mapped
+    mapped = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+
+    expected = detector.score_samples(X)
+    tracemalloc.start()
+    try:
+        scores = detector.score_samples(mapped)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(scores, expected)
+    # Never a copy of the whole input: about one batch and the scores.
+    assert peak < X.nbytes / 2
+    np.testing.assert_array_equal(detector.predict(mapped), detector.predict(X))
+
+
+# --------------------------------------------------------------------- dask
+
+
+def test_dask_array_scores_equal_in_memory_on_a_cluster():
+    distributed = pytest.importorskip("distributed")
+    da = pytest.importorskip("dask.array")
+    from skae.parallel import map_method
+
+    X = _data(12, n_rows=1000)
+    detector = AutoencoderOutlierDetector(
+        n_components=3, hidden_layer_sizes=(8,), epochs=2, random_state=0
+    ).fit(X)
+    transformer = AutoencoderTransformer(
+        n_components=3, hidden_layer_sizes=(8,), epochs=2, random_state=0
+    ).fit(X)
+    chunked = da.from_array(X, chunks=(300, 5))  # columns are merged
+    environ = dict(os.environ)
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            scores = map_method(detector, "score_samples", chunked)
+            labels = map_method(detector, "predict", chunked)
+            codes = map_method(transformer, "transform", chunked)
+            assert scores.chunks == ((300, 300, 300, 100),)
+            assert codes.chunks == ((300, 300, 300, 100), (3,))
+            scores, labels, codes = client.compute([scores, labels, codes], sync=True)
+            ran_on = client.run(lambda: "skae" in __import__("sys").modules)
+    finally:  # the nannies set OMP_NUM_THREADS and more here
+        os.environ.clear()
+        os.environ.update(environ)
+    assert any(ran_on.values())
+    np.testing.assert_array_equal(scores, detector.score_samples(X))
+    np.testing.assert_array_equal(labels, detector.predict(X))
+    np.testing.assert_array_equal(codes, transformer.transform(X))
+
+
+def test_map_method_rejects_a_method_the_estimator_lacks():
+    da = pytest.importorskip("dask.array")
+    from skae.parallel import map_method
+
+    X = _data(6, n_rows=50)
+    ae = AutoencoderTransformer(
+        n_components=2, hidden_layer_sizes=(4,), epochs=1, random_state=0
+    ).fit(X)
+    with pytest.raises(ValueError, match="method must be one of"):
+        map_method(ae, "predict", da.from_array(X))
+
+
+# --------------------------------------------------------------------- ONNX
+
+
+@pytest.fixture(scope="module")
+def onnxruntime():
+    pytest.importorskip("onnxscript")
+    return pytest.importorskip("onnxruntime")
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AutoencoderTransformer(loss="mae"),
+        lambda: AutoencoderOutlierDetector(contamination=0.1),
+        lambda: VariationalAutoencoder(),
+    ],
+    ids=["transformer", "detector", "variational"],
+)
+def test_onnx_export_matches_the_estimator(make, onnxruntime, tmp_path):
+    from skae.export import to_onnx
+
+    X = _data(20, n_rows=300)
+    estimator = make().set_params(
+        n_components=4, hidden_layer_sizes=(16,), epochs=3, random_state=0
+    )
+    estimator.fit(X)
+    from skae.export import METHODS
+
+    methods = [m for m in METHODS if hasattr(estimator, m)]
+    for method in methods:
+        path = to_onnx(estimator, tmp_path / f"{method}.onnx", method=method)
+        session = onnxruntime.InferenceSession(path)
+        assert [i.name for i in session.get_inputs()] == ["X"]
+        assert [o.name for o in session.get_outputs()] == [method]
+        data = estimator.transform(X) if method == "inverse_transform" else X
+        for rows in [1, 7, 300]:  # any number of rows
+            (got,) = session.run(None, {"X": data[:rows]})
+            expected = getattr(estimator, method)(data[:rows])
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_onnx_score_is_the_reconstruction_error_by_hand(onnxruntime, tmp_path):
+    # Independent of skae's scoring code: the score of the exported graph is
+    # minus the mean squared error of Keras's own reconstruction.
+    from skae.export import to_onnx
+
+    X = _data(10, n_rows=200)
+    detector = AutoencoderOutlierDetector(
+        n_components=3, hidden_layer_sizes=(8,), epochs=3, random_state=0
+    ).fit(X)
+    session = onnxruntime.InferenceSession(to_onnx(detector, tmp_path / "d.onnx"))
+    (decision,) = session.run(None, {"X": X})
+    reconstruction = detector._model.predict(X, verbose=0)
+    expected = -np.mean((X - reconstruction) ** 2, axis=1) - detector.offset_
+    np.testing.assert_allclose(decision, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_onnx_export_rejects_an_unknown_method(tmp_path):
+    from skae.export import to_onnx
+
+    X = _data(6, n_rows=50)
+    ae = AutoencoderTransformer(
+        n_components=2, hidden_layer_sizes=(4,), epochs=1, random_state=0
+    ).fit(X)
+    with pytest.raises(ValueError, match="method must be one of"):
+        to_onnx(ae, tmp_path / "x.onnx", method="decision_function")
