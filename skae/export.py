@@ -22,7 +22,7 @@ import os
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend import device_scope, torch
-from ._base import _per_sample_error
+from ._objective import objective
 from ._graph import compile_model
 
 __all__ = ["to_onnx"]
@@ -36,22 +36,21 @@ class _Serving(torch.nn.Module):
 
     def __init__(self, estimator, method):
         super().__init__()
+        self._per_sample = None
         if method == "transform":
             model = estimator.encoder_
         elif method == "inverse_transform":
             model = estimator.decoder_
         else:
-            model = estimator._model
+            scoring = objective(estimator._model, estimator.loss)
+            model, self._per_sample = scoring.scorer, scoring.per_sample
         # Registered, so that the exporter stores the weights as initializers.
         self.weights = torch.nn.ParameterList(
             [v.value for v in model.weights if isinstance(v.value, torch.nn.Parameter)]
         )
         self._program = compile_model(model)
         self._method = method
-        self._per_sample = None
         self._offset = 0.0
-        if method in ("score_samples", "decision_function"):
-            self._per_sample = _per_sample_error(estimator._model, estimator.loss)
         if method == "decision_function":
             self._offset = float(estimator.offset_)
 
