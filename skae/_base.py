@@ -477,7 +477,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 )
             )
         snapshot = variables_to_numpy(model.weights) if continuing else None
-        objective = _objective(model, self.loss)
+        objective = self._objective(model)
         try:
             new_history = train(
                 model,
@@ -523,6 +523,10 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _after_fit(self, X):
         """Hook: called at the end of ``fit`` with the validated training data."""
+
+    def _objective(self, model):
+        """Hook: the :class:`Objective` ``model`` trains and scores with."""
+        return _objective(model, self.loss)
 
     # ------------------------------------------------------ fit helpers
 
@@ -688,7 +692,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _reconstruction_errors(self, X):
         """Per-sample reconstruction loss of validated ``X``, float64."""
-        per_sample = _objective(self._model, self.loss).per_sample
+        per_sample = self._objective(self._model).per_sample
         errors = predict(self._model, X, device=self.device_, reduce=per_sample)
         return errors.astype(np.float64)
 

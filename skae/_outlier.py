@@ -1,17 +1,43 @@
 """AutoencoderOutlierDetector: outliers are the rows reconstructed worst."""
 
-from numbers import Real
+import math
+from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
+import torch
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _num_samples
 
-from ._base import BaseAutoencoder, fill_doc
+from ._base import (
+    BaseAutoencoder,
+    Objective,
+    _per_sample_loss,
+    _sampling_layer,
+    fill_doc,
+)
+from ._ensemble import (
+    ELEMENTWISE_LOSSES,
+    TrimmedLoss,
+    build_ensemble,
+    elementwise_errors,
+    member_errors,
+    member_mask,
+    member_sampling,
+)
+from ._thresholds import Fixed, MeanStd, Percentile, offset_for
+from ._training import predict
 
 __all__ = ["AutoencoderOutlierDetector"]
 
-#: Interquartile ranges above the upper quartile where "auto" draws the line.
-TUKEY_FENCE = 1.5
+#: Rows kept (a uniform sample of all rows trained on) to set the threshold and
+#: the score's scales, after ``fit`` and after every ``partial_fit``.
+RESERVOIR_ROWS = 10_000
+#: Share of the training steps before ``trim_fraction`` applies.
+WARMUP = 0.2
+#: Floor of a scale, relative to the typical one, so no error divides by ~0.
+SCALE_FLOOR = 1e-3
 
 
 @fill_doc(
@@ -99,22 +125,38 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         "contamination": [
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
+            Percentile,
+            MeanStd,
+            Fixed,
         ],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_features": [Interval(Real, 0, 1, closed="right")],
+        "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
+        "scale_errors": ["boolean"],
         "beta": [None, Interval(Real, 0, None, closed="left")],
     }
 
-    _ARCHITECTURE = (*BaseAutoencoder._ARCHITECTURE, "beta")
+    _ARCHITECTURE = (
+        *BaseAutoencoder._ARCHITECTURE,
+        "beta",
+        "n_estimators",
+        "max_features",
+    )
 
     def __init__(
         self,
         *,
         contamination="auto",
-        beta=None,
+        n_estimators=10,
+        max_features=1.0,
+        trim_fraction=0.0,
+        scale_errors=False,
+        beta=1.0,
         n_components=2,
         hidden_layer_sizes=(128, 64),
-        activation="relu",
+        activation="tanh",
         output_activation="auto",
-        loss="mse",
+        loss="mae",
         optimizer="adam",
         learning_rate=0.001,
         epochs=100,
@@ -162,17 +204,196 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
             decoder=decoder,
         )
         self.contamination = contamination
+        self.n_estimators = n_estimators
+        self.max_features = max_features
+        self.trim_fraction = trim_fraction
+        self.scale_errors = scale_errors
         self.beta = beta
 
+    # ------------------------------------------------------------------ fit
+
+    def _fit(self, X, *, epochs, incremental):
+        # What the hooks below need to know about this call, for its duration.
+        continuing = hasattr(self, "_model") and (incremental or self.warm_start)
+        n_rows = _num_samples(X)
+        self._call = {
+            "continuing": continuing,
+            "warmup_steps": 0
+            if continuing
+            else int(WARMUP * epochs * math.ceil(n_rows / self._batch_size(n_rows))),
+        }
+        try:
+            return super()._fit(X, epochs=epochs, incremental=incremental)
+        finally:
+            del self._call
+
+    def _is_ensemble(self):
+        return self.encoder is None and self.image_shape is None
+
     def _build_networks(self, n_features, seed):
+        if self._is_ensemble():
+            _check_sizes(self.hidden_layer_sizes)
+            return build_ensemble(
+                n_features,
+                n_estimators=self.n_estimators,
+                n_components=self.n_components,
+                hidden_layer_sizes=self.hidden_layer_sizes,
+                activation=self.activation,
+                output_activation=self._output_activation(),
+                max_features=self.max_features,
+                dropout=self.dropout,
+                l2=self.l2,
+                beta=self.beta,
+                seed=seed,
+            )
+        if self.n_estimators != 1 or self.max_features != 1:
+            raise ValueError(
+                "n_estimators and max_features apply to the dense networks skae "
+                "builds; with image_shape or your own encoder and decoder, set "
+                f"n_estimators=1 and max_features=1.0 (got {self.n_estimators} and "
+                f"{self.max_features})."
+            )
         return self._networks(n_features, seed, beta=self.beta)
 
+    def _objective(self, model):
+        loss = self._member_loss()
+        mask = member_mask(model)
+        # The ensemble's sampling layer leaves its KL term to the loss; the
+        # single network's (VariationalSampling) adds it to the model's losses.
+        own_sampling = member_sampling(model)
+        sampling = own_sampling or _sampling_layer(model)
+        warmup = getattr(self, "_call", {"warmup_steps": 0})["warmup_steps"]
+
+        def training_errors(x, out):
+            return member_errors(loss, x, _members(out), _ones(mask, x))
+
+        def scores(x, out):
+            return self._member_scores(loss, sampling, mask, x, out)
+
+        objective = TrimmedLoss(
+            training_errors,
+            self.trim_fraction,
+            warmup,
+            sampling=own_sampling,
+            beta=1.0 if self.beta is None else self.beta,
+        )
+        return Objective(objective, scores)
+
+    def _member_loss(self):
+        """The loss as a name :func:`elementwise_errors` computes directly, or
+        as a per-sample function."""
+        if isinstance(self.loss, str) and self.loss in ELEMENTWISE_LOSSES:
+            return self.loss
+        return _per_sample_loss(self.loss)
+
+    def _member_scores(self, loss, sampling, mask, x, out, per_feature=False):
+        """Per-member errors of a batch: ``(b, m)``, or ``(b, m, d + 1)`` with
+        the features' scaled errors and the KL term (0 if none) side by side."""
+        elementwise = elementwise_errors(loss, x, _members(out), _ones(mask, x))
+        scale = getattr(self, "_feature_scale", None)
+        if scale is not None:
+            elementwise = elementwise / torch.as_tensor(scale, device=x.device)
+        shape = tuple(elementwise.shape[:2])
+        kl = torch.zeros(shape, device=x.device)
+        if sampling is not None:
+            kl = torch.reshape(sampling.last_kl, shape)
+        if per_feature:
+            return torch.cat([elementwise, kl.unsqueeze(-1)], dim=-1)
+        return torch.sum(elementwise, -1) + kl
+
     def _after_fit(self, X):
-        scores = -self._reconstruction_errors(X)
-        if self.contamination == "auto":
-            self.offset_ = auto_offset(scores)
-        else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        continuing = getattr(self, "_call", {}).get("continuing", False)
+        reservoir, n_seen = _update_reservoir(
+            getattr(self, "_reservoir", None) if continuing else None,
+            self._n_seen if continuing else 0,
+            X,
+        )
+        self._reservoir, self._n_seen = reservoir, n_seen
+        self._feature_scale = None
+        if self.scale_errors:
+            parts = self._per_feature(reservoir)[..., :-1]
+            self._feature_scale = np.maximum(
+                parts.mean(axis=0), SCALE_FLOOR * parts.mean()
+            ).astype(np.float32)
+        errors = super()._reconstruction_errors(reservoir)
+        median = np.median(errors, axis=0)
+        q1, q3 = np.percentile(errors, [25, 75], axis=0)
+        self._member_center = median
+        self._member_spread = np.maximum(q3 - q1, SCALE_FLOOR * np.abs(median) + 1e-12)
+        self.offset_ = offset_for(self.contamination, -self._combine(errors))
+
+    # -------------------------------------------------------- inference
+
+    def _per_feature(self, X):
+        model = self._model
+        sampling = member_sampling(model) or _sampling_layer(model)
+        mask, loss = member_mask(model), self._member_loss()
+
+        def reduce(x, out):
+            return self._member_scores(loss, sampling, mask, x, out, True)
+
+        return predict(self._model, X, device=self.device_, reduce=reduce).astype(
+            np.float64
+        )
+
+    def _combine(self, member_errors):
+        """Member errors ``(n, m)`` to the combined error ``(n,)``."""
+        z = (member_errors - self._member_center) / self._member_spread
+        return z.mean(axis=1)
+
+    def _reconstruction_errors(self, X):
+        return self._combine(super()._reconstruction_errors(X))
+
+    def score_samples(self, X):
+        """Minus the outlier score of each sample: higher is more normal.
+
+        Each member of the ensemble scores a row by its reconstruction error
+        (``loss`` summed over the features, each divided by its typical
+        training error when ``scale_errors=True``), plus its KL term when
+        ``beta`` is set (the row's negative evidence lower bound). A member's
+        errors are standardised by their median and interquartile range on the
+        training data, and the ensemble's score is minus their mean.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Higher is more normal; ``-feature_errors(X).sum(axis=1)``.
+        """
+        return super().score_samples(X)
+
+    def feature_errors(self, X):
+        """Each feature's part in each row's outlier score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to explain.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples, n_features), dtype float64
+            Entry ``(i, j)`` is feature ``j``'s reconstruction error on row
+            ``i``, standardised as ``score_samples`` standardises the row's
+            error, so that each row sums to ``-score_samples(X)``. The parts
+            of the score that belong to no feature (the training median that
+            centres it, the KL term of a variational bottleneck) are shared
+            equally among the features: they shift a row's bars, never their
+            order. Large values mark the features the autoencoder could not
+            reconstruct: why the row is an outlier.
+        """
+        X = self._validate_for_inference(X)
+        parts = self._per_feature(X)
+        n_features = X.shape[1]
+        shared = (parts[..., -1] - self._member_center) / n_features
+        contributions = (parts[..., :-1] + shared[..., None]) / self._member_spread[
+            :, None
+        ]
+        return contributions.mean(axis=1)
 
     def decision_function(self, X):
         """Signed outlier score: negative for outliers, positive for inliers.
@@ -200,26 +421,53 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         Returns
         -------
         labels : ndarray of shape (n_samples,), dtype int
-            +1 where ``decision_function(X) >= 0``, else -1.
+            +1 where ``decision_function(X) >= 0``, else -1 (a row whose score
+            is NaN is an outlier).
         """
         decision = self.decision_function(X)
-        labels = np.ones(decision.shape[0], dtype=int)
-        labels[decision < 0] = -1
+        labels = np.full(decision.shape[0], -1, dtype=int)
+        labels[decision >= 0] = 1
         return labels
 
 
-def auto_offset(scores):
-    """The "auto" threshold: Tukey's upper fence on the errors, as a score.
+def _check_sizes(sizes):
+    array = np.asarray(sizes)
+    if array.ndim != 1 or (
+        array.size and not (np.issubdtype(array.dtype, np.integer) and array.min() >= 1)
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a sequence of positive integers; got "
+            f"{sizes!r}."
+        )
 
-    Parameters
-    ----------
-    scores : ndarray of shape (n_samples,)
-        Training scores, minus the reconstruction errors.
 
-    Returns
-    -------
-    offset : float
-        ``-(Q3 + 1.5 * IQR)`` of the errors ``-scores``.
+def _members(out):
+    """Reconstructions as ``(batch, m, n_features)`` (a single network: m = 1)."""
+    return out if out.dim() == 3 else out.unsqueeze(1)
+
+
+def _ones(mask, x):
+    return torch.ones((1, x.shape[-1]), device=x.device) if mask is None else mask
+
+
+def _update_reservoir(reservoir, n_seen, X):
+    """A uniform sample of at most ``RESERVOIR_ROWS`` of all rows seen so far.
+
+    Reservoir sampling (Vitter's algorithm R): every row of every call has the
+    same chance to be in it. A fresh fit starts a new reservoir. Deterministic:
+    its random draws depend only on the number of rows seen.
     """
-    q1, q3 = np.percentile(-scores, [25, 75])
-    return float(-(q3 + TUKEY_FENCE * (q3 - q1)))
+    X = X.toarray() if sp.issparse(X) else np.asarray(X)
+    rng = np.random.default_rng([n_seen, X.shape[0]])
+    if reservoir is None:
+        reservoir = X[:0]
+    room = max(RESERVOIR_ROWS - reservoir.shape[0], 0)
+    head, tail = X[:room], X[room:]
+    reservoir = np.concatenate([reservoir, head.astype(reservoir.dtype, copy=False)])
+    if tail.shape[0]:
+        seen = n_seen + head.shape[0] + np.arange(tail.shape[0])
+        slots = (rng.random(tail.shape[0]) * (seen + 1)).astype(np.int64)
+        keep = slots < RESERVOIR_ROWS
+        reservoir = reservoir.copy()
+        reservoir[slots[keep]] = tail[keep]
+    return reservoir, n_seen + X.shape[0]

@@ -1,0 +1,162 @@
+"""Threshold rules: where an outlier detector draws the line on its scores.
+
+A rule turns the training scores (higher = more normal) into ``offset_``, the
+score below which a row is an outlier. :class:`AutoencoderOutlierDetector`
+takes one through its ``contamination`` parameter:
+
+* ``"auto"``: Tukey's fence on the errors (:func:`tukey_offset`);
+* a float in (0, 0.5]: that fraction of the training rows is flagged;
+* ``Percentile(q)``: the ``q``-th percentile of the training scores;
+* ``MeanStd(k)``: mean + ``k`` standard deviations of the training errors;
+* ``Fixed(offset)``: a fixed value of the score.
+"""
+
+from numbers import Real
+
+import numpy as np
+
+__all__ = ["Fixed", "MeanStd", "Percentile", "offset_for", "tukey_offset"]
+
+#: Interquartile ranges above the upper quartile where "auto" draws the line.
+TUKEY_FENCE = 1.5
+
+
+class _Rule:
+    """A threshold rule: an immutable value with ``offset(scores) -> float``."""
+
+    _field = None
+
+    def __init__(self, value):
+        if not isinstance(value, Real) or isinstance(value, bool):
+            raise TypeError(
+                f"{type(self).__name__}({self._field}=...) takes a real number; "
+                f"got {value!r}."
+            )
+        self._check(float(value))
+        self._value = float(value)
+
+    def _check(self, value):
+        if not np.isfinite(value):
+            raise ValueError(
+                f"{type(self).__name__}({self._field}=...) must be finite; got "
+                f"{value!r}."
+            )
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._field}={self._value!r})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._value == other._value
+
+    def __hash__(self):
+        return hash((type(self).__name__, self._value))
+
+
+class Percentile(_Rule):
+    """Threshold at the ``q``-th percentile of the training scores.
+
+    ``Percentile(1.0)`` flags the 1 % of training rows that score lowest: the
+    same as ``contamination=0.01``, written as a percentile, and usable
+    below ``contamination``'s range (``Percentile(0.1)``) or above it.
+
+    Parameters
+    ----------
+    q : float in [0, 100]
+        Percentile of the training scores (higher scores are more normal).
+    """
+
+    _field = "q"
+
+    def _check(self, value):
+        if not 0 <= value <= 100:
+            raise ValueError(f"Percentile(q=...) must be in [0, 100]; got {value!r}.")
+
+    @property
+    def q(self):
+        return self._value
+
+    def offset(self, scores):
+        return float(np.percentile(scores, self.q))
+
+
+class MeanStd(_Rule):
+    """Threshold at the training errors' mean plus ``k`` standard deviations.
+
+    The error is ``-score_samples``: a row is an outlier when its error
+    exceeds ``mean + k * std`` of the training errors (the classical
+    three-sigma rule for ``k=3``). Outliers in the training data inflate both
+    the mean and the standard deviation, so this flags fewer rows than the
+    quartile-based ``"auto"`` when they are many.
+
+    Parameters
+    ----------
+    k : float
+        Standard deviations above the mean.
+    """
+
+    _field = "k"
+
+    @property
+    def k(self):
+        return self._value
+
+    def offset(self, scores):
+        errors = -np.asarray(scores, dtype=np.float64)
+        return float(-(errors.mean() + self.k * errors.std()))
+
+
+class Fixed(_Rule):
+    """A fixed threshold on the score: rows scoring below ``offset`` are outliers.
+
+    Parameters
+    ----------
+    offset : float
+        The value ``offset_`` takes, whatever the training data.
+    """
+
+    _field = "offset"
+
+    @property
+    def value(self):
+        return self._value
+
+    def offset(self, scores):
+        return self._value
+
+
+def tukey_offset(scores):
+    """The "auto" threshold: Tukey's upper fence on the errors, as a score.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples,)
+        Training scores, minus the errors.
+
+    Returns
+    -------
+    offset : float
+        ``-(Q3 + 1.5 * IQR)`` of the errors ``-scores``.
+    """
+    q1, q3 = np.percentile(-np.asarray(scores), [25, 75])
+    return float(-(q3 + TUKEY_FENCE * (q3 - q1)))
+
+
+def offset_for(rule, scores):
+    """``offset_`` for the training ``scores`` under ``rule``.
+
+    Parameters
+    ----------
+    rule : "auto", float in (0, 0.5], Percentile, MeanStd or Fixed
+        The detector's ``contamination``.
+    scores : ndarray of shape (n_samples,)
+        Training scores, higher = more normal.
+
+    Returns
+    -------
+    offset : float
+    """
+    if isinstance(rule, str):
+        return tukey_offset(scores)
+    if isinstance(rule, _Rule):
+        return rule.offset(scores)
+    return float(np.percentile(scores, 100.0 * rule))
