@@ -28,6 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _defaults
 from ._backend import (
     check_device,
     device_scope,
@@ -62,11 +63,12 @@ _COMMON_PARAMETERS = """\
         to (the number of features ``transform`` returns, where there is one).
         {n_components_note}
 
-    hidden_layer_sizes : tuple of int, default=(128, 64)
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
         Widths of the encoder's hidden layers, from the input inwards. The
         decoder mirrors them, so ``(128, 64)`` with ``n_components=8`` on 64
         features builds ``64-128-64-8-64-128-64``. ``()`` gives a linear
-        (PCA-like) encoder and decoder.
+        (PCA-like) encoder and decoder. "auto" sizes the network from the
+        number of features and ``n_components`` (see ``hidden_layer_sizes_``).
 
     activation : str, default="relu"
         Activation of the hidden layers; any name ``keras.activations.get``
@@ -95,8 +97,10 @@ default="adam"
     learning_rate : float, default=0.001
         Step size of a string ``optimizer``.
 
-    epochs : int, default=100
+    epochs : int or "auto", default="auto"
         Passes over the training data (fewer if early stopping triggers).
+        "auto" gives a budget of about 2,000 gradient steps, between 10 and
+        200 epochs (see ``epochs_``).
 
     batch_size : int or "auto", default="auto"
         Rows per training step; "auto" is ``min(200, n_samples)``, as in
@@ -186,6 +190,20 @@ _COMMON_ATTRIBUTES = """\
 
     n_iter_ : int
         Number of epochs trained in total.
+
+    n_components_ : int
+        Width of the bottleneck in this fit (``n_components``, resolved).
+
+    hidden_layer_sizes_ : tuple of int
+        Widths of the encoder's hidden layers in this fit: ``hidden_layer_sizes``
+        or, if "auto", the widths chosen from the data's shape.
+
+    epochs_ : int
+        Epochs ``fit`` trained for at most: ``epochs``, or the budget "auto"
+        chose from the number of rows.
+
+    batch_size_ : int
+        Rows per training step in this fit.
 
     device_ : torch.device
         Device the network lives on.
@@ -292,7 +310,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
         "activation": [str],
         "output_activation": [str],
         "loss": [
@@ -302,7 +320,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         ],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), keras.optimizers.Optimizer],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -346,13 +364,13 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self,
         *,
         n_components=2,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
         optimizer="adam",
         learning_rate=0.001,
-        epochs=100,
+        epochs="auto",
         batch_size="auto",
         dropout=0.0,
         l2=0.0,
@@ -413,7 +431,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
-        return self._fit(X, epochs=self.epochs, incremental=False)
+        return self._fit(X, epochs=None, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -437,6 +455,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         return self._fit(X, epochs=1, incremental=True)
 
     def _fit(self, X, *, epochs, incremental):
+        """Train on ``X`` for ``epochs`` (None: the resolved ``epochs_``)."""
         continuing = hasattr(self, "_model") and (incremental or self.warm_start)
         X = validate_data(
             self,
@@ -447,7 +466,11 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         )
         check_device(self.device)
         self._check_data_fits_loss(X)
-        n_features = X.shape[1]
+        n_samples, n_features = X.shape
+        self._resolved = self._resolve_params(n_samples, n_features)
+        if epochs is None:
+            epochs = self._resolved["epochs"]
+        self._resolved["epochs"] = epochs  # partial_fit: one epoch
         rng = check_random_state(self.random_state)
         build_seed, train_seed, split_seed = draw_seeds(rng, 3)
 
@@ -488,7 +511,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 metrics=[*(self.metrics or []), *objective.training_metrics()],
                 callbacks=callbacks,
                 epochs=epochs,
-                batch_size=self._batch_size(x_train.shape[0]),
+                batch_size=self._resolved["batch_size"],
                 corrupt=self._corruption(X),
                 seed=train_seed,
                 verbose=self.verbose,
@@ -508,10 +531,21 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self.device_ = device
         self.history_ = _concat_histories(history, new_history, initial_epoch)
         self.n_iter_ = initial_epoch + len(new_history.get("loss", []))
+        for name, value in self._resolved.items():
+            setattr(self, f"{name}_", value)
         self._after_fit(X)
         return self
 
     # ------------------------------------------------------------- hooks
+
+    def _resolve_params(self, n_samples, n_features):
+        """Hook: ``{name: value}`` of the resolvable parameters for this data.
+
+        "auto" values follow the rules of :mod:`skae._defaults`; explicit ones
+        are kept. ``fit`` stores each as the fitted attribute ``<name>_``.
+        """
+        given = {name: getattr(self, name) for name in _defaults.AUTO}
+        return _defaults.resolve(n_samples, n_features, **given)
 
     def _build_networks(self, n_features, seed):
         """Hook: return ``(encoder, decoder)`` Keras models for ``n_features``."""
@@ -547,19 +581,19 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 beta=beta,
                 seed=seed,
             )
-        sizes = np.asarray(self.hidden_layer_sizes)
+        sizes = np.asarray(self._resolved["hidden_layer_sizes"])
         if sizes.ndim != 1 or (
             sizes.size
             and not (np.issubdtype(sizes.dtype, np.integer) and sizes.min() >= 1)
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive integers; got "
-                f"{self.hidden_layer_sizes!r}."
+                f"{self._resolved['hidden_layer_sizes']!r}."
             )
         return build_autoencoder(
             n_features,
-            n_components=self.n_components,
-            hidden_layer_sizes=self.hidden_layer_sizes,
+            n_components=self._resolved["n_components"],
+            hidden_layer_sizes=self._resolved["hidden_layer_sizes"],
             activation=self.activation,
             output_activation=self._output_activation(),
             dropout=self.dropout,
@@ -611,7 +645,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             )
 
     def _architecture_params(self):
-        params = self.get_params(deep=False)
+        """The architecture parameters of this fit, "auto" ones resolved."""
+        params = {**self.get_params(deep=False), **self._resolved}
         return {name: params[name] for name in self._ARCHITECTURE}
 
     def _check_architecture_unchanged(self):
@@ -641,11 +676,6 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         if self.clipnorm is not None:
             config["clipnorm"] = self.clipnorm
         return self.optimizer.__class__.from_config(config)
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return max(1, min(200, n_samples))
-        return self.batch_size
 
     def _split(self, X, incremental, seed):
         """Return ``(x_train, x_val)``, x_val None when nothing is held out."""

@@ -10,6 +10,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 
+from . import _detector_defaults
 from ._base import (
     BaseAutoencoder,
     Objective,
@@ -152,14 +153,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         trim_fraction=0.0,
         scale_errors=False,
         beta=1.0,
-        n_components=2,
-        hidden_layer_sizes=(128, 64),
+        n_components="auto",
+        hidden_layer_sizes="auto",
         activation="tanh",
         output_activation="auto",
         loss="mae",
         optimizer="adam",
         learning_rate=0.001,
-        epochs=100,
+        epochs="auto",
         batch_size="auto",
         dropout=0.0,
         l2=0.0,
@@ -215,29 +216,28 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     def _fit(self, X, *, epochs, incremental):
         # What the hooks below need to know about this call, for its duration.
         continuing = hasattr(self, "_model") and (incremental or self.warm_start)
-        n_rows = _num_samples(X)
-        self._call = {
-            "continuing": continuing,
-            "warmup_steps": 0
-            if continuing
-            else int(WARMUP * epochs * math.ceil(n_rows / self._batch_size(n_rows))),
-        }
+        self._call = {"continuing": continuing, "n_samples": _num_samples(X)}
         try:
             return super()._fit(X, epochs=epochs, incremental=incremental)
         finally:
             del self._call
+
+    def _resolve_params(self, n_samples, n_features):
+        given = {name: getattr(self, name) for name in _detector_defaults.AUTO}
+        return _detector_defaults.resolve(n_samples, n_features, **given)
 
     def _is_ensemble(self):
         return self.encoder is None and self.image_shape is None
 
     def _build_networks(self, n_features, seed):
         if self._is_ensemble():
-            _check_sizes(self.hidden_layer_sizes)
+            sizes = self._resolved["hidden_layer_sizes"]
+            _check_sizes(sizes)
             return build_ensemble(
                 n_features,
                 n_estimators=self.n_estimators,
-                n_components=self.n_components,
-                hidden_layer_sizes=self.hidden_layer_sizes,
+                n_components=self._resolved["n_components"],
+                hidden_layer_sizes=sizes,
                 activation=self.activation,
                 output_activation=self._output_activation(),
                 max_features=self.max_features,
@@ -262,7 +262,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         # single network's (VariationalSampling) adds it to the model's losses.
         own_sampling = member_sampling(model)
         sampling = own_sampling or _sampling_layer(model)
-        warmup = getattr(self, "_call", {"warmup_steps": 0})["warmup_steps"]
+        warmup = 0
+        call = getattr(self, "_call", None)
+        if call is not None and not call["continuing"]:
+            steps = math.ceil(call["n_samples"] / self._resolved["batch_size"])
+            warmup = int(WARMUP * self._resolved["epochs"] * steps)
 
         def training_errors(x, out):
             return member_errors(loss, x, _members(out), _ones(mask, x))
