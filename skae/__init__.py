@@ -7,6 +7,7 @@ so import skae before Keras.
 from . import _backend  # noqa: F401  (sets KERAS_BACKEND before Keras loads)
 from ._denoising import DenoisingAutoencoder
 from ._outlier import AutoencoderOutlierDetector
+from ._thresholds import FixedThreshold, MeanStdThreshold, PercentileThreshold
 from ._transformer import AutoencoderTransformer
 from ._variational import VariationalAutoencoder
 
@@ -16,6 +17,9 @@ __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
+    "FixedThreshold",
+    "MeanStdThreshold",
+    "PercentileThreshold",
     "VariationalAutoencoder",
     "__version__",
 ]

@@ -70,7 +70,7 @@ _COMMON_PARAMETERS = """\
         (PCA-like) encoder and decoder. "auto" sizes the network from the
         number of features and ``n_components`` (see ``hidden_layer_sizes_``).
 
-    activation : str, default="relu"
+    activation : str, default={activation_default}
         Activation of the hidden layers; any name ``keras.activations.get``
         knows ("relu", "tanh", "elu", "gelu", "selu", "sigmoid", ...).
 
@@ -80,7 +80,7 @@ _COMMON_PARAMETERS = """\
         otherwise.
 
     loss : {{"mse", "mae", "binary_crossentropy", "huber"}} or keras loss, \
-default="mse"
+default={loss_default}
         Reconstruction loss, minimised in training and reported per sample by
         ``score_samples``. "binary_crossentropy" needs data in [0, 1] (e.g.
         after ``MinMaxScaler``, or images scaled to [0, 1]). A
@@ -99,8 +99,7 @@ default="adam"
 
     epochs : int or "auto", default="auto"
         Passes over the training data (fewer if early stopping triggers).
-        "auto" gives a budget of about 2,000 gradient steps, between 10 and
-        200 epochs (see ``epochs_``).
+        {epochs_auto}
 
     batch_size : int or "auto", default="auto"
         Rows per training step; "auto" is ``min(200, n_samples)``, as in
@@ -215,14 +214,26 @@ _COMMON_ATTRIBUTES = """\
         Names of features seen during fit, when ``X`` has string column names."""
 
 
+#: What an estimator's docstring says unless it passes its own to ``fill_doc``.
+_DOC_DEFAULTS = {
+    "activation_default": '"relu"',
+    "loss_default": '"mse"',
+    "epochs_auto": (
+        '"auto" gives a budget of about 2,000 gradient steps, between 10 and\n'
+        "        200 epochs (see ``epochs_``)."
+    ),
+}
+
+
 def fill_doc(**extra):
     """Class decorator filling ``{common_parameters}``/``{common_attributes}``."""
 
     def decorate(cls):
+        fragment = _COMMON_PARAMETERS.format(**{**_DOC_DEFAULTS, **extra})
         cls.__doc__ = cls.__doc__.format(
             # The placeholders stand indented in the docstring: the fragments'
             # first lines bring no indentation of their own.
-            common_parameters=_COMMON_PARAMETERS.format(**extra).lstrip(),
+            common_parameters=fragment.lstrip(),
             common_attributes=_COMMON_ATTRIBUTES.lstrip(),
         )
         return cls

@@ -12,13 +12,31 @@ import math
 
 from . import _defaults
 
-__all__ = ["AUTO", "epochs", "hidden_layer_sizes", "n_components", "resolve"]
+__all__ = [
+    "AUTO",
+    "epochs",
+    "hidden_layer_sizes",
+    "n_components",
+    "n_estimators",
+    "resolve",
+]
 
 #: The parameters the detector resolves.
 AUTO = _defaults.AUTO
 
 #: Gradient steps a default fit takes: all members step together.
 STEP_BUDGET = 3_000
+
+#: Weight of the KL term of the variational bottleneck skae builds.
+BETA = 1.0
+
+#: Most members of a default ensemble.
+ENSEMBLE_SIZE = 10
+
+#: Budget of ``members * n_features ** 2`` (the ensemble's weights, up to a
+#: constant): narrow data gets 10 members, wide data fewer, so that the
+#: ensemble never costs much more than one network on wide data.
+ENSEMBLE_WEIGHTS = 10_000
 
 #: At most this many epochs (small data), at least one (large data).
 MIN_EPOCHS, MAX_EPOCHS = 1, 100
@@ -74,3 +92,14 @@ def resolve(n_samples, n_features, **params):
 
 def _is_auto(value):
     return isinstance(value, str) and value == "auto"
+
+
+def n_estimators(n_samples, n_features):
+    """Members: 10 on narrow data, fewer on wide data, where each costs more.
+
+    Averaging members steadies the scores from seed to seed; on narrow data
+    a member costs little beside the fixed cost of a training step, on wide
+    data about ``n_features ** 2``: ``ENSEMBLE_WEIGHTS // n_features ** 2``
+    members, between 1 and ``ENSEMBLE_SIZE``.
+    """
+    return max(1, min(ENSEMBLE_SIZE, ENSEMBLE_WEIGHTS // max(n_features, 1) ** 2))

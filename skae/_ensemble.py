@@ -29,6 +29,7 @@ __all__ = [
     "MemberDense",
     "MemberInputs",
     "MemberSampling",
+    "RowSubsample",
     "ELEMENTWISE_LOSSES",
     "TrimmedLoss",
     "build_ensemble",
@@ -324,6 +325,32 @@ def elementwise_errors(loss, x, reconstructions, mask):
     return loss(target, reconstructions.unsqueeze(-1)) * mask
 
 
+class RowSubsample:
+    """Which rows each member trains on: ``(batch, n_features) -> (batch, m)`` 0/1.
+
+    A fixed pseudo-random function of the row's values (a random projection,
+    its fractional part compared with ``max_samples``), so a row belongs to
+    the same members in every batch and epoch, with no row index needed.
+
+    Parameters
+    ----------
+    n_features, n_members : int
+    max_samples : float in (0, 1]
+        Expected fraction of the rows each member trains on.
+    seed : int
+    """
+
+    def __init__(self, n_features, n_members, max_samples, seed):
+        rng = np.random.default_rng(seed)
+        self.projection = rng.normal(size=(n_features, n_members)).astype("float32")
+        self.max_samples = float(max_samples)
+
+    def __call__(self, x):
+        projection = torch.as_tensor(self.projection, device=x.device)
+        hashed = (x.to(torch.float32) @ projection) * 9973.0
+        return (hashed - torch.floor(hashed)) < self.max_samples
+
+
 def _value(variable):
     return variable.value if hasattr(variable, "value") else variable
 
@@ -362,6 +389,7 @@ class TrimmedLoss(keras.losses.Loss):
         warmup_steps=0,
         sampling=None,
         beta=1.0,
+        row_mask=None,
         **kwargs,
     ):
         super().__init__(name=kwargs.pop("name", "trimmed_loss"), **kwargs)
@@ -370,17 +398,26 @@ class TrimmedLoss(keras.losses.Loss):
         self.warmup_steps = int(warmup_steps)
         self.sampling = sampling
         self.beta = float(beta)
+        self.row_mask = row_mask
         self.steps = 0
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         errors = self.errors(y_true, y_pred)
         if torch.is_grad_enabled():
             self.steps += 1
-        n_rows = int(errors.shape[0])
-        keep = n_rows - int(self.trim_fraction * n_rows)
-        if self.steps > self.warmup_steps and 0 < keep < n_rows:
-            errors = torch.sort(errors, dim=0).values[:keep]
-        loss = torch.mean(errors)
+        trim = self.steps > self.warmup_steps and self.trim_fraction > 0
+        if self.row_mask is None and not trim:
+            loss = torch.mean(errors)
+        else:
+            weights = torch.ones_like(errors)
+            if self.row_mask is not None:
+                weights = self.row_mask(y_true).to(errors.dtype)
+            if trim:  # keep each member's best (1 - trim_fraction) of its rows
+                key = torch.where(weights > 0, errors, torch.inf).detach()
+                ranks = torch.argsort(torch.argsort(key, dim=0), dim=0)
+                keep = weights.sum(0) - torch.floor(self.trim_fraction * weights.sum(0))
+                weights = weights * (ranks < keep).to(errors.dtype)
+            loss = torch.mean((errors * weights).sum(0) / weights.sum(0).clamp(min=1.0))
         if self.sampling is not None:
             loss = loss + self.beta * torch.mean(self.sampling.last_kl)
         return loss

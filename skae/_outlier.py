@@ -11,15 +11,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 
 from . import _detector_defaults
+from ._backend import keras
 from ._base import (
     BaseAutoencoder,
-    Objective,
+    _LastKL,
     _per_sample_loss,
     _sampling_layer,
     fill_doc,
 )
 from ._ensemble import (
     ELEMENTWISE_LOSSES,
+    RowSubsample,
     TrimmedLoss,
     build_ensemble,
     elementwise_errors,
@@ -27,7 +29,12 @@ from ._ensemble import (
     member_mask,
     member_sampling,
 )
-from ._thresholds import Fixed, MeanStd, Percentile, offset_for
+from ._thresholds import (
+    FixedThreshold,
+    MeanStdThreshold,
+    PercentileThreshold,
+    offset_for,
+)
 from ._training import predict
 
 __all__ = ["AutoencoderOutlierDetector"]
@@ -42,54 +49,94 @@ SCALE_FLOOR = 1e-3
 
 
 @fill_doc(
-    n_components_default=2,
+    n_components_default='"auto"',
     n_components_note=(
-        "Keep it well below the number of features: a bottleneck that does not\n"
+        '"auto" is ``ceil(n_features / 4)`` (see ``n_components_``). Keep it\n'
+        "        well below the number of features: a bottleneck that does not\n"
         "        compress reconstructs outliers as well as inliers (a warning says\n"
         "        so)."
+    ),
+    activation_default='"tanh"',
+    loss_default='"mae"',
+    epochs_auto=(
+        '"auto" gives a budget of 3,000 gradient steps, between 1 and 100\n'
+        "        epochs (see ``epochs_``); the outlier detector's hidden layer is\n"
+        '        ``(ceil(n_features / 2),)`` with ``hidden_layer_sizes="auto"``.'
     ),
 )
 class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     """Unsupervised outlier detection by autoencoder reconstruction error.
 
-    The autoencoder learns to reconstruct the bulk of the training data through
-    a narrow bottleneck; rows it reconstructs badly are unlike that bulk. The
-    interface is scikit-learn's, as in
+    An ensemble of small autoencoders learns to reconstruct the bulk of the
+    training data through a narrow bottleneck; rows it reconstructs badly are
+    unlike that bulk. The interface is scikit-learn's, as in
     :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` is minus the
-    reconstruction error (higher is more normal), ``decision_function`` is
-    ``score_samples(X) - offset_`` (negative for outliers) and ``predict``
-    returns +1 for inliers and -1 for outliers.
+    outlier score (higher is more normal), ``decision_function`` is
+    ``score_samples(X) - offset_`` (negative for outliers), ``predict``
+    returns +1 for inliers and -1 for outliers, and ``feature_errors`` says
+    which features make a row an outlier.
 
+    With every parameter at its default, the network and its training budget
+    follow the shape of the data (see the fitted attributes ending in ``_``).
     Standardise the data first (e.g. with ``StandardScaler`` in a
     ``Pipeline``), so every feature counts in the error.
 
     Parameters
     ----------
-    contamination : "auto" or float in (0, 0.5], default="auto"
-        Expected proportion of outliers in the training data; it only sets the
-        threshold ``offset_``, never the training.
+    contamination : "auto", float in (0, 0.5] or threshold rule, default="auto"
+        How ``offset_``, the threshold, is set from the training scores; it
+        never changes the training.
 
-        - float: ``offset_`` is the ``contamination`` quantile of the training
-          scores, so that fraction of the training rows is predicted -1.
-        - "auto": no fraction is assumed. ``offset_`` is set by the boxplot
-          rule (Tukey's fence) on the training reconstruction errors: a row is
-          an outlier when its error exceeds ``Q3 + 1.5 * (Q3 - Q1)``, the
-          upper quartile plus 1.5 interquartile ranges. Quartiles are not moved
-          by the outliers themselves (up to a quarter of the data), unlike a
-          mean and standard deviation, and the rule assumes nothing about the
-          errors' distribution or the outlier fraction. On well-behaved data
-          it flags a few percent of the rows (0.7 % for normal errors, about
-          5 % for exponential ones; 0.5 to 8.1 % on the 20 outlier benchmark
-          sets). With more than about a quarter of outliers the quartiles
-          move and "auto" flags far fewer rows than there are; set a float
-          when the expected proportion is known.
+        - "auto": Tukey's fence on the training errors: a row is an outlier
+          when its error (``-score_samples``) exceeds ``Q3 + 1.5 * (Q3 -
+          Q1)``, the upper quartile plus 1.5 interquartile ranges. Quartiles
+          are not moved by the outliers themselves (up to a quarter of the
+          data), and the rule assumes no outlier fraction; it may flag more
+          or fewer rows than there are outliers.
+        - float: the expected proportion of outliers: ``offset_`` is that
+          quantile of the training scores, so that fraction of the training
+          rows is predicted -1.
+        - :class:`PercentileThreshold` ``(q)``: the ``q``-th percentile of
+          the training scores.
+        - :class:`MeanStdThreshold` ``(k)``: the training errors' mean plus
+          ``k`` standard deviations.
+        - :class:`FixedThreshold` ``(value)``: ``offset_`` is ``value``.
 
-    beta : float or None, default=None
-        If set, the bottleneck is variational, as in
-        :class:`VariationalAutoencoder` with this weight on the KL term, and
-        ``score_samples`` is minus each row's negative ELBO (its reconstruction
-        loss summed over features plus its KL term) instead of its mean
-        reconstruction error.
+    n_estimators : int or "auto", default="auto"
+        Number of autoencoders in the ensemble, trained together in one
+        program; each scores the rows and their standardised scores are
+        averaged. "auto" is ``10_000 // n_features ** 2`` between 1 and 10
+        for the networks skae builds (10 up to 31 features, 1 from 100) and 1
+        with ``image_shape`` or your own ``encoder`` and ``decoder`` (which
+        train one network only).
+
+    max_features : float in (0, 1], default=1.0
+        Fraction of the features each member sees and reconstructs (a random
+        subset per member), as in :class:`~sklearn.ensemble.IsolationForest`.
+
+    max_samples : float in (0, 1], default=1.0
+        Expected fraction of the training rows each member trains on (a fixed
+        pseudo-random subset per member); every member scores every row.
+
+    trim_fraction : float in [0, 0.5), default=0.0
+        Robust training: after the first fifth of the training steps, each
+        member's loss leaves out this fraction of each batch's rows it
+        reconstructs worst, so that outliers in the training data stop
+        pulling the reconstruction towards themselves.
+
+    scale_errors : bool, default=True
+        Divide each feature's reconstruction error by its mean on the training
+        data before summing over the features, so that a feature the network
+        reconstructs badly everywhere does not drown the others.
+
+    beta : float, None or "auto", default="auto"
+        Weight of the KL term of a variational bottleneck, as in
+        :class:`VariationalAutoencoder`: each member then scores a row by its
+        negative evidence lower bound (its reconstruction error summed over
+        the features plus its KL term), which also catches rows coded far
+        from the training data. None gives a plain bottleneck. "auto" is 1.0
+        for the networks skae builds and None with ``image_shape`` or your
+        own networks.
 
     {common_parameters}
 
@@ -97,7 +144,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     ----------
     offset_ : float
         Threshold on ``score_samples``: ``decision_function`` subtracts it, so
-        rows scoring below it are outliers.
+        rows scoring below it are outliers. Set by ``contamination`` on a
+        sample of up to 10,000 of all the rows trained on (all of them below
+        that), with the current network, after ``fit`` and ``partial_fit``.
+
+    n_estimators_ : int
+        Number of autoencoders in the ensemble.
+
+    beta_ : float or None
+        Weight of the KL term, or None for a plain bottleneck.
 
     {common_attributes}
 
@@ -105,6 +160,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     --------
     sklearn.ensemble.IsolationForest : Tree-based outlier detection.
     AutoencoderTransformer : The same network used for features.
+    skae.plotting.FeatureErrorDisplay : Which features drive a row's score.
 
     Examples
     --------
@@ -116,9 +172,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     >>> outliers = rng.uniform(-4, 4, size=(5, 4))
     >>> X = np.vstack([inliers, outliers])
     >>> detector = AutoencoderOutlierDetector(
-    ...     contamination=5 / 305, epochs=50, random_state=0).fit(X)
+    ...     contamination=5 / 305, random_state=0).fit(X)
     >>> detector.predict(X[-5:])
     array([-1, -1, -1, -1, -1])
+    >>> detector.n_components_, detector.hidden_layer_sizes_, detector.epochs_
+    (1, (2,), 100)
     """
 
     _parameter_constraints: dict = {
@@ -126,15 +184,23 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         "contamination": [
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
-            Percentile,
-            MeanStd,
-            Fixed,
+            PercentileThreshold,
+            MeanStdThreshold,
+            FixedThreshold,
         ],
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "n_estimators": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "max_features": [Interval(Real, 0, 1, closed="right")],
+        "max_samples": [Interval(Real, 0, 1, closed="right")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "scale_errors": ["boolean"],
-        "beta": [None, Interval(Real, 0, None, closed="left")],
+        "beta": [None, StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
     }
 
     _ARCHITECTURE = (
@@ -148,11 +214,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         self,
         *,
         contamination="auto",
-        n_estimators=10,
+        n_estimators="auto",
         max_features=1.0,
+        max_samples=1.0,
         trim_fraction=0.0,
-        scale_errors=False,
-        beta=1.0,
+        scale_errors=True,
+        beta="auto",
         n_components="auto",
         hidden_layer_sizes="auto",
         activation="tanh",
@@ -207,6 +274,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         self.contamination = contamination
         self.n_estimators = n_estimators
         self.max_features = max_features
+        self.max_samples = max_samples
         self.trim_fraction = trim_fraction
         self.scale_errors = scale_errors
         self.beta = beta
@@ -224,7 +292,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
 
     def _resolve_params(self, n_samples, n_features):
         given = {name: getattr(self, name) for name in _detector_defaults.AUTO}
-        return _detector_defaults.resolve(n_samples, n_features, **given)
+        resolved = _detector_defaults.resolve(n_samples, n_features, **given)
+        n_estimators = self.n_estimators
+        if n_estimators == "auto":
+            n_estimators = (
+                _detector_defaults.n_estimators(n_samples, n_features)
+                if self._is_ensemble()
+                else 1
+            )
+        resolved["n_estimators"] = n_estimators
+        beta = self.beta
+        if beta == "auto":
+            beta = _detector_defaults.BETA if self._is_ensemble() else None
+        resolved["beta"] = beta
+        return resolved
 
     def _is_ensemble(self):
         return self.encoder is None and self.image_shape is None
@@ -235,7 +316,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
             _check_sizes(sizes)
             return build_ensemble(
                 n_features,
-                n_estimators=self.n_estimators,
+                n_estimators=self._resolved["n_estimators"],
                 n_components=self._resolved["n_components"],
                 hidden_layer_sizes=sizes,
                 activation=self.activation,
@@ -243,17 +324,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
                 max_features=self.max_features,
                 dropout=self.dropout,
                 l2=self.l2,
-                beta=self.beta,
+                beta=self._resolved["beta"],
                 seed=seed,
             )
-        if self.n_estimators != 1 or self.max_features != 1:
+        if self._resolved["n_estimators"] != 1 or self.max_features != 1:
             raise ValueError(
                 "n_estimators and max_features apply to the dense networks skae "
-                "builds; with image_shape or your own encoder and decoder, set "
-                f"n_estimators=1 and max_features=1.0 (got {self.n_estimators} and "
-                f"{self.max_features})."
+                "builds; with image_shape or your own encoder and decoder, leave "
+                f"n_estimators at 'auto' or 1 and max_features at 1.0 (got "
+                f"{self.n_estimators!r} and {self.max_features!r})."
             )
-        return self._networks(n_features, seed, beta=self.beta)
+        return self._networks(n_features, seed, beta=self._resolved["beta"])
 
     def _objective(self, model):
         loss = self._member_loss()
@@ -274,14 +355,19 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         def scores(x, out):
             return self._member_scores(loss, sampling, mask, x, out)
 
+        row_mask = None
+        if self.max_samples < 1 and mask is not None:
+            n_features, n_members = int(mask.shape[1]), int(mask.shape[0])
+            row_mask = RowSubsample(n_features, n_members, self.max_samples, seed=0)
         objective = TrimmedLoss(
             training_errors,
             self.trim_fraction,
             warmup,
             sampling=own_sampling,
-            beta=1.0 if self.beta is None else self.beta,
+            beta=self._resolved["beta"] or 0.0,
+            row_mask=row_mask,
         )
-        return Objective(objective, scores)
+        return _MemberObjective(objective, scores, own_sampling, training_errors)
 
     def _member_loss(self):
         """The loss as a name :func:`elementwise_errors` computes directly, or
@@ -344,6 +430,16 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         """Member errors ``(n, m)`` to the combined error ``(n,)``."""
         z = (member_errors - self._member_center) / self._member_spread
         return z.mean(axis=1)
+
+    def _reconstruct(self, X):
+        """The ensemble's reconstruction: each feature's mean over the members
+        that see it."""
+        out = super()._reconstruct(X)
+        if out.ndim == 2:
+            return out
+        mask = member_mask(self._model)
+        mask = keras.ops.convert_to_numpy(mask).astype(out.dtype)
+        return (out * mask).sum(axis=1) / mask.sum(axis=0)
 
     def _reconstruction_errors(self, X):
         return self._combine(super()._reconstruction_errors(X))
@@ -432,6 +528,32 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         labels = np.full(decision.shape[0], -1, dtype=int)
         labels[decision >= 0] = 1
         return labels
+
+
+class _MemberObjective:
+    """What the detector trains and scores with (as :class:`Objective`).
+
+    A variational ensemble's history also tracks its members' mean
+    reconstruction loss and mean KL term.
+    """
+
+    def __init__(self, loss, per_sample, sampling, errors):
+        self.loss, self.per_sample = loss, per_sample
+        self._sampling, self._errors = sampling, errors
+
+    def training_metrics(self):
+        if self._sampling is None:
+            return []
+
+        def reconstruction_loss(y_true, y_pred):
+            return keras.ops.mean(self._errors(y_true, y_pred), axis=-1)
+
+        return [
+            keras.metrics.MeanMetricWrapper(
+                reconstruction_loss, name="reconstruction_loss"
+            ),
+            _LastKL(self._sampling),
+        ]
 
 
 def _check_sizes(sizes):

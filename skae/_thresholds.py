@@ -6,16 +6,22 @@ takes one through its ``contamination`` parameter:
 
 * ``"auto"``: Tukey's fence on the errors (:func:`tukey_offset`);
 * a float in (0, 0.5]: that fraction of the training rows is flagged;
-* ``Percentile(q)``: the ``q``-th percentile of the training scores;
-* ``MeanStd(k)``: mean + ``k`` standard deviations of the training errors;
-* ``Fixed(offset)``: a fixed value of the score.
+* ``PercentileThreshold(q)``: the ``q``-th percentile of the training scores;
+* ``MeanStdThreshold(k)``: mean + ``k`` standard deviations of the training errors;
+* ``FixedThreshold(offset)``: a fixed value of the score.
 """
 
 from numbers import Real
 
 import numpy as np
 
-__all__ = ["Fixed", "MeanStd", "Percentile", "offset_for", "tukey_offset"]
+__all__ = [
+    "FixedThreshold",
+    "MeanStdThreshold",
+    "PercentileThreshold",
+    "offset_for",
+    "tukey_offset",
+]
 
 #: Interquartile ranges above the upper quartile where "auto" draws the line.
 TUKEY_FENCE = 1.5
@@ -52,24 +58,26 @@ class _Rule:
         return hash((type(self).__name__, self._value))
 
 
-class Percentile(_Rule):
+class PercentileThreshold(_Rule):
     """Threshold at the ``q``-th percentile of the training scores.
 
-    ``Percentile(1.0)`` flags the 1 % of training rows that score lowest: the
+    ``PercentileThreshold(1.0)`` flags the 1 % of training rows that score lowest: the
     same as ``contamination=0.01``, written as a percentile, and usable
-    below ``contamination``'s range (``Percentile(0.1)``) or above it.
+    below ``contamination``'s range (``PercentileThreshold(0.1)``) or above it.
 
     Parameters
     ----------
     q : float in [0, 100]
-        Percentile of the training scores (higher scores are more normal).
+        PercentileThreshold of the training scores (higher scores are more normal).
     """
 
     _field = "q"
 
     def _check(self, value):
         if not 0 <= value <= 100:
-            raise ValueError(f"Percentile(q=...) must be in [0, 100]; got {value!r}.")
+            raise ValueError(
+                f"PercentileThreshold(q=...) must be in [0, 100]; got {value!r}."
+            )
 
     @property
     def q(self):
@@ -79,7 +87,7 @@ class Percentile(_Rule):
         return float(np.percentile(scores, self.q))
 
 
-class MeanStd(_Rule):
+class MeanStdThreshold(_Rule):
     """Threshold at the training errors' mean plus ``k`` standard deviations.
 
     The error is ``-score_samples``: a row is an outlier when its error
@@ -105,7 +113,7 @@ class MeanStd(_Rule):
         return float(-(errors.mean() + self.k * errors.std()))
 
 
-class Fixed(_Rule):
+class FixedThreshold(_Rule):
     """A fixed threshold on the score: rows scoring below ``offset`` are outliers.
 
     Parameters
@@ -146,7 +154,7 @@ def offset_for(rule, scores):
 
     Parameters
     ----------
-    rule : "auto", float in (0, 0.5], Percentile, MeanStd or Fixed
+    rule : "auto", float in (0, 0.5] or a threshold rule
         The detector's ``contamination``.
     scores : ndarray of shape (n_samples,)
         Training scores, higher = more normal.

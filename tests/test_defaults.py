@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from skae import (
-    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VariationalAutoencoder,
@@ -85,8 +84,7 @@ def test_resolve_without_a_rule_names_the_parameter():
         AutoencoderTransformer,
         DenoisingAutoencoder,
         VariationalAutoencoder,
-        AutoencoderOutlierDetector,
-    ],
+    ],  # the outlier detector has rules of its own: tests/test_outliers.py
 )
 def test_fit_resolves_auto_into_fitted_attributes(cls, monkeypatch):
     # A small budget keeps the test fast; the rule itself is tested above.
