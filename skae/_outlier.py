@@ -167,16 +167,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     >>> import numpy as np
     >>> from skae import AutoencoderOutlierDetector
     >>> rng = np.random.default_rng(0)
-    >>> inliers = rng.normal(size=(300, 2)) @ [[1.0, 1.0, 0.5, 0.0],
-    ...                                        [0.0, 1.0, -1.0, 1.0]]
-    >>> outliers = rng.uniform(-4, 4, size=(5, 4))
+    >>> inliers = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 8))  # a plane
+    >>> outliers = rng.uniform(-6, 6, size=(5, 8))
     >>> X = np.vstack([inliers, outliers])
     >>> detector = AutoencoderOutlierDetector(
     ...     contamination=5 / 305, random_state=0).fit(X)
     >>> detector.predict(X[-5:])
     array([-1, -1, -1, -1, -1])
     >>> detector.n_components_, detector.hidden_layer_sizes_, detector.epochs_
-    (1, (2,), 100)
+    (2, (4,), 100)
     """
 
     _parameter_constraints: dict = {

@@ -32,7 +32,7 @@ class _Rule:
 
     _field = None
 
-    def __init__(self, value):
+    def _set(self, value):
         if not isinstance(value, Real) or isinstance(value, bool):
             raise TypeError(
                 f"{type(self).__name__}({self._field}=...) takes a real number; "
@@ -57,21 +57,51 @@ class _Rule:
     def __hash__(self):
         return hash((type(self).__name__, self._value))
 
+    def offset(self, scores):
+        """The threshold for these training scores.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,)
+            Training scores, higher = more normal (``score_samples``).
+
+        Returns
+        -------
+        offset : float
+            The detector's ``offset_``: rows scoring below it are outliers.
+        """
+        return float(self._offset(np.asarray(scores, dtype=np.float64)))
+
 
 class PercentileThreshold(_Rule):
     """Threshold at the ``q``-th percentile of the training scores.
 
-    ``PercentileThreshold(1.0)`` flags the 1 % of training rows that score lowest: the
-    same as ``contamination=0.01``, written as a percentile, and usable
-    below ``contamination``'s range (``PercentileThreshold(0.1)``) or above it.
+    ``PercentileThreshold(1.0)`` flags the 1 % of training rows that score
+    lowest: the same as ``contamination=0.01``, written as a percentile, and
+    usable below ``contamination``'s range (``PercentileThreshold(0.1)``) or
+    above it.
 
     Parameters
     ----------
     q : float in [0, 100]
-        PercentileThreshold of the training scores (higher scores are more normal).
+        Percentile of the training scores (higher scores are more normal).
+
+    See Also
+    --------
+    MeanStdThreshold, FixedThreshold : The other threshold rules.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import PercentileThreshold
+    >>> PercentileThreshold(10).offset(np.arange(11.0) - 10)
+    -9.0
     """
 
     _field = "q"
+
+    def __init__(self, q):
+        self._set(q)
 
     def _check(self, value):
         if not 0 <= value <= 100:
@@ -83,8 +113,8 @@ class PercentileThreshold(_Rule):
     def q(self):
         return self._value
 
-    def offset(self, scores):
-        return float(np.percentile(scores, self.q))
+    def _offset(self, scores):
+        return np.percentile(scores, self.q)
 
 
 class MeanStdThreshold(_Rule):
@@ -100,17 +130,31 @@ class MeanStdThreshold(_Rule):
     ----------
     k : float
         Standard deviations above the mean.
+
+    See Also
+    --------
+    PercentileThreshold, FixedThreshold : The other threshold rules.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import MeanStdThreshold
+    >>> MeanStdThreshold(3).offset(-np.array([1.0, 2.0, 3.0, 2.0]))
+    -4.121...
     """
 
     _field = "k"
+
+    def __init__(self, k):
+        self._set(k)
 
     @property
     def k(self):
         return self._value
 
-    def offset(self, scores):
-        errors = -np.asarray(scores, dtype=np.float64)
-        return float(-(errors.mean() + self.k * errors.std()))
+    def _offset(self, scores):
+        errors = -scores
+        return -(errors.mean() + self.k * errors.std())
 
 
 class FixedThreshold(_Rule):
@@ -120,15 +164,28 @@ class FixedThreshold(_Rule):
     ----------
     offset : float
         The value ``offset_`` takes, whatever the training data.
+
+    See Also
+    --------
+    PercentileThreshold, MeanStdThreshold : The other threshold rules.
+
+    Examples
+    --------
+    >>> from skae import FixedThreshold
+    >>> FixedThreshold(-3.0).offset([0.5, -1.0, -8.0])
+    -3.0
     """
 
     _field = "offset"
+
+    def __init__(self, offset):
+        self._set(offset)
 
     @property
     def value(self):
         return self._value
 
-    def offset(self, scores):
+    def _offset(self, scores):
         return self._value
 
 
