@@ -243,6 +243,9 @@ def main():
     )
     parser.add_argument("--sets", nargs="+", help="only these sets (default: all)")
     parser.add_argument(
+        "--methods", nargs="+", help="only these methods (default: all; skae first)"
+    )
+    parser.add_argument(
         "--large", action="store_true", help=f"also time a default fit on {LARGE_SHAPE}"
     )
     args = parser.parse_args()
@@ -251,6 +254,8 @@ def main():
 
     names = args.sets or outlier_names(args.data)
     table = methods(args.device, args.quick)
+    if args.methods:
+        table = {name: table[name] for name in args.methods}
     print(versions())
     print(f"seeds {seeds}; methods: {', '.join(table)}")
     print(
@@ -309,25 +314,24 @@ def main():
             title=f"{title} (mean over {len(seeds)} seed(s) for seeded methods)",
         )
 
+    seeded = [m for m in columns if table[m][1]]
     rows = [
         [
             name,
-            f"{spread[name, 'skae']:.3f}",
-            f"{spread[name, 'skae single']:.3f}",
+            *(f"{spread[name, m]:.3f}" for m in seeded),
             *(f"{seconds[name, m]:.2f}" for m in columns),
         ]
         for name in done
     ]
     rows.append(
         [
-            "total",
-            f"{max(spread[n, 'skae'] for n in done):.3f} max",
-            f"{max(spread[n, 'skae single'] for n in done):.3f} max",
+            "max / total",
+            *(f"{max(spread[n, m] for n in done):.3f}" for m in seeded),
             *(f"{sum(seconds[n, m] for n in done):.1f}" for m in columns),
         ]
     )
     print_table(
-        ["set", "skae std", "single std", *(f"{m} s" for m in columns)],
+        ["set", *(f"{m} std" for m in seeded), *(f"{m} s" for m in columns)],
         rows,
         title="ROC-AUC standard deviation over seeds; fit seconds (mean per seed)",
     )
@@ -337,8 +341,9 @@ def main():
         f"{sum(checks)}/{len(checks)}"
     )
     halves = {"A": sorted(done)[0::2], "B": sorted(done)[1::2]}
+    reference = "IForest" if "IForest" in columns else columns[0]
     for m in columns:
-        wins = sum(auc[n, m] > auc[n, "IForest"] for n in done)
+        wins = sum(auc[n, m] > auc[n, reference] for n in done)
         half = ", ".join(
             f"{h} {np.mean([auc[n, m] for n in sets]):.3f}"
             for h, sets in halves.items()
@@ -346,9 +351,11 @@ def main():
         print(
             f"{m:>12}: ROC-AUC {np.mean([auc[n, m] for n in done]):.3f} "
             f"(halves {half}), AP {np.mean([ap[n, m] for n in done]):.3f}, "
-            f"beats IForest on {wins}/{len(done)}"
+            f"beats {reference} on {wins}/{len(done)}"
         )
     members = {n: n_estimators(*shapes[n]) for n in done}
+    if "skae single" not in columns:
+        members = {n: 1 for n in done}
     ratio = [
         seconds[n, "skae"] / (seconds[n, "skae single"] * members[n])
         for n in done

@@ -38,7 +38,9 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "images", "**.ipynb_checkpoints"]
+# The gallery writes a notebook next to each example: only docs/notebooks/ are
+# pages of their own.
+exclude_patterns = ["_build", "images", "**.ipynb_checkpoints", "auto_examples/*.ipynb"]
 default_role = "literal"
 
 # -- API reference ----------------------------------------------------------
