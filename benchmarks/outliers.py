@@ -73,7 +73,17 @@ VAE, one network                             A        0.826  0.361
 5 members + scale_errors (stopped after 5
   sets: each within 0.003 of one network)    A (5)    -      -
 IsolationForest                              A        0.841  0.423
+the defaults (members ``10_000 // d ** 2``
+in 1 to 10, scale_errors), reported          B        0.795  -
+  the same                                   all 20   0.820  0.465
+  one network                                all 20   0.820  0.465
+IsolationForest                              B        0.811  -
+IsolationForest                              all 20   0.826  0.479
 ===========================================  =======  =====  =====
+
+On half B, the swap's check, scaling the errors did not help: one network
+with scale_errors scored 0.795 there, against 0.798 for the same network
+without it in the three-seed run of the earlier version of this script.
 
 An ensemble of identical members (10, all features) scored within 0.01 of
 one network on each of the first 10 sets tried (annthyroid to mnist), and
