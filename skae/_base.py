@@ -38,6 +38,7 @@ from ._backend import (
     variables_to_numpy,
 )
 from ._networks import VariationalSampling, build_autoencoder, join, wrap_networks
+from ._pca_init import initialise_linear_path
 from ._training import NonFiniteLossError, predict, train
 
 __all__ = ["BaseAutoencoder"]
@@ -69,6 +70,18 @@ _COMMON_PARAMETERS = """\
         features builds ``64-128-64-8-64-128-64``. ``()`` gives a linear
         (PCA-like) encoder and decoder. "auto" sizes the network from the
         number of features and ``n_components`` (see ``hidden_layer_sizes_``).
+
+    init : {{"auto", "pca", "random"}}, default="auto"
+        How the network starts. "pca" starts at PCA's solution: the code
+        layer also reads the input and the reconstruction layer the code
+        (a linear path beside the hidden layers), set to the principal
+        components of the training data, and the weights from the hidden
+        layers start at zero, so the untrained autoencoder is PCA and training
+        learns what PCA misses. "random" is Keras's usual random
+        initialisation. "auto" is "pca" for dense networks without a
+        variational bottleneck whose size skae chooses
+        (``hidden_layer_sizes="auto"``), and "random" otherwise, so that
+        networks you size yourself train as they always did (see ``init_``).
 
     activation : str, default={activation_default}
         Activation of the hidden layers; any name ``keras.activations.get``
@@ -105,8 +118,11 @@ default="adam"
         Rows per training step; "auto" is ``min(200, n_samples)``, as in
         scikit-learn's ``MLPRegressor``.
 
-    dropout : float in [0, 1), default=0.0
-        Dropout rate after every hidden layer, during training only.
+    dropout : float in [0, 1) or "auto", default="auto"
+        Dropout rate after every hidden layer, during training only. "auto"
+        is 0.1 when the network starts at PCA (``init_ == "pca"``), which
+        regularises what the hidden layers add to PCA, and 0 otherwise (see
+        ``dropout_``).
 
     l2 : float, default=0.0
         L2 penalty on every weight matrix, added to the loss (Keras's
@@ -193,6 +209,12 @@ _COMMON_ATTRIBUTES = """\
     n_components_ : int
         Width of the bottleneck in this fit (``n_components``, resolved).
 
+    init_ : {"pca", "random"}
+        How this fit's network started (``init``, resolved).
+
+    dropout_ : float
+        Dropout rate of this fit (``dropout``, resolved).
+
     hidden_layer_sizes_ : tuple of int
         Widths of the encoder's hidden layers in this fit: ``hidden_layer_sizes``
         or, if "auto", the widths chosen from the data's shape.
@@ -219,8 +241,14 @@ _DOC_DEFAULTS = {
     "activation_default": '"relu"',
     "loss_default": '"mse"',
     "epochs_auto": (
-        '"auto" gives a budget of about 2,000 gradient steps, between 10 and\n'
-        "        200 epochs (see ``epochs_``)."
+        '"auto" sizes the budget from the data\'s shape (see ``epochs_``):\n'
+        "        from PCA's solution, up to 600 gradient steps and 20 epochs, "
+        "fewer as\n"
+        "        ``n_components`` grows, and none from a quarter of the number of\n"
+        "        features on (the autoencoder then stays PCA; a\n"
+        "        ``DenoisingAutoencoder`` keeps the whole budget, since PCA does not\n"
+        "        denoise); from a random start, about 2,000 steps, between 10 and 200\n"
+        "        epochs."
     ),
 }
 
@@ -322,6 +350,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
+        "init": [StrOptions({"auto", "pca", "random"})],
         "activation": [str],
         "output_activation": [str],
         "loss": [
@@ -336,7 +365,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "clipnorm": [None, Interval(Real, 0, None, closed="neither")],
         "metrics": [None, list],
@@ -357,6 +386,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     _ARCHITECTURE = (
         "n_components",
         "hidden_layer_sizes",
+        "init",
         "activation",
         "output_activation",
         "loss",
@@ -371,11 +401,16 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     #: identity). Denoising autoencoders may be overcomplete on purpose.
     _warn_if_overcomplete = True
 
+    #: Whether "auto" epochs from PCA's start shrink as the code widens (see
+    #: ``skae._defaults.pca_epochs``).
+    _shrink_pca_budget = True
+
     def __init__(
         self,
         *,
         n_components=2,
         hidden_layer_sizes="auto",
+        init="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -383,7 +418,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         learning_rate=0.001,
         epochs="auto",
         batch_size="auto",
-        dropout=0.0,
+        dropout="auto",
         l2=0.0,
         clipnorm=None,
         metrics=None,
@@ -401,6 +436,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.init = init
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
@@ -501,6 +537,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             history, initial_epoch = {}, 0
 
         x_train, x_val = self._split(X, incremental, split_seed)
+        if not continuing and self._resolved["init"] == "pca":
+            initialise_linear_path(encoder, decoder, x_train, build_seed)
         callbacks = list(self.callbacks or [])
         if x_val is not None and self.early_stopping and not incremental:
             callbacks.append(
@@ -556,7 +594,21 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         are kept. ``fit`` stores each as the fitted attribute ``<name>_``.
         """
         given = {name: getattr(self, name) for name in _defaults.AUTO}
-        return _defaults.resolve(n_samples, n_features, **given)
+        dense = self.image_shape is None and self.encoder is None
+        if self.init == "pca" and not dense:
+            raise ValueError(
+                'init="pca" needs a dense network built by skae: it does not '
+                "apply with image_shape or your own encoder and decoder."
+            )
+        return _defaults.resolve(
+            n_samples,
+            n_features,
+            pca_possible=dense
+            and getattr(self, "beta", None) is None
+            and isinstance(self.hidden_layer_sizes, str),
+            shrink=self._shrink_pca_budget,
+            **given,
+        )
 
     def _build_networks(self, n_features, seed):
         """Hook: return ``(encoder, decoder)`` Keras models for ``n_features``."""
@@ -607,11 +659,12 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             hidden_layer_sizes=self._resolved["hidden_layer_sizes"],
             activation=self.activation,
             output_activation=self._output_activation(),
-            dropout=self.dropout,
+            dropout=self._resolved["dropout"],
             l2=self.l2,
             seed=seed,
             image_shape=self.image_shape,
             beta=beta,
+            linear_path=self._resolved["init"] == "pca",
         )
 
     def _check_image_shape(self, n_features):

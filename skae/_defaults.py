@@ -14,11 +14,25 @@ on one half of the data sets and reporting on the other.
 
 import math
 
-__all__ = ["AUTO", "batch_size", "epochs", "hidden_layer_sizes", "resolve"]
+__all__ = [
+    "AUTO",
+    "batch_size",
+    "epochs",
+    "hidden_layer_sizes",
+    "pca_epochs",
+    "resolve",
+]
 
 #: The parameters :func:`resolve` knows how to resolve, in resolution order
 #: (later rules may depend on earlier results).
-AUTO = ("n_components", "hidden_layer_sizes", "batch_size", "epochs")
+AUTO = (
+    "n_components",
+    "init",
+    "dropout",
+    "hidden_layer_sizes",
+    "batch_size",
+    "epochs",
+)
 
 #: Largest batch: scikit-learn's MLP default.
 MAX_BATCH = 200
@@ -28,6 +42,19 @@ STEP_BUDGET = 2_000
 
 #: Bounds on the number of epochs, whatever the data's size.
 MIN_EPOCHS, MAX_EPOCHS = 10, 200
+
+#: Gradient steps of a default fit started at PCA, where the code is narrow.
+PCA_STEP_BUDGET = 600
+
+#: Most passes over the data of a fit started at PCA.
+PCA_MAX_EPOCHS = 20
+
+#: A fit started at PCA trains less as the code widens, and not at all from a
+#: code this fraction of the features wide.
+PCA_KEEP_FRACTION = 0.25
+
+#: Dropout of the hidden layers in a fit started at PCA.
+PCA_DROPOUT = 0.1
 
 #: Bounds on the width of the hidden layer.
 MIN_WIDTH, MAX_WIDTH = 32, 256
@@ -48,6 +75,24 @@ def epochs(n_samples, batch):
     return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps_per_epoch)))
 
 
+def pca_epochs(n_samples, n_features, n_components, batch, *, shrink=True):
+    """Epochs from PCA's solution: fewer as the code keeps more of the data.
+
+    A narrow code leaves much for the non-linear layers to learn; a code a
+    quarter of the features wide (``PCA_KEEP_FRACTION``) keeps PCA's solution,
+    which training then only degraded as features. The budget is
+    ``PCA_STEP_BUDGET * (1 - n_components / (n_features * PCA_KEEP_FRACTION))``
+    gradient steps, at most ``PCA_MAX_EPOCHS`` passes (small tables overfit),
+    and may be 0: the fitted autoencoder is then PCA. ``shrink=False`` keeps
+    the whole budget whatever the width (a denoising autoencoder learns to
+    undo noise, which PCA's solution does not do).
+    """
+    share = 1 - n_components / (n_features * PCA_KEEP_FRACTION) if shrink else 1.0
+    steps = PCA_STEP_BUDGET * max(0.0, share)
+    steps_per_epoch = math.ceil(max(n_samples, 1) / batch)
+    return min(PCA_MAX_EPOCHS, math.ceil(steps / steps_per_epoch))
+
+
 def hidden_layer_sizes(n_features, n_components):
     """One hidden layer twice as wide as the wider of input and code, bounded.
 
@@ -58,13 +103,20 @@ def hidden_layer_sizes(n_features, n_components):
     return (min(MAX_WIDTH, max(MIN_WIDTH, width)),)
 
 
-def resolve(n_samples, n_features, **params):
+def resolve(n_samples, n_features, *, pca_possible=True, shrink=True, **params):
     """Resolve the "auto" values among ``params`` for data of this shape.
 
     Parameters
     ----------
     n_samples, n_features : int
         Shape of the training data (all of it, before any validation split).
+    pca_possible : bool, default=True
+        Whether the network starts at PCA by default (a dense network that
+        skae builds and sizes, without a variational bottleneck): "auto"
+        ``init`` is "pca" if so, "random" otherwise.
+    shrink : bool, default=True
+        Whether the budget from PCA shrinks as the code widens
+        (:func:`pca_epochs`).
     **params
         Values of the parameters named in :data:`AUTO`, "auto" or explicit;
         all of them must be given.
@@ -82,13 +134,15 @@ def resolve(n_samples, n_features, **params):
     for name in AUTO:
         value = params[name]
         if isinstance(value, str) and value == "auto":
-            value = _RULES[name](n_samples, n_features, resolved)
+            value = _RULES[name](n_samples, n_features, resolved, shrink)
+            if name == "init" and not pca_possible:
+                value = "random"
         resolved[name] = value
     return resolved
 
 
 def _no_rule(name):
-    def fail(n_samples, n_features, resolved):
+    def fail(n_samples, n_features, resolved, shrink):
         raise ValueError(
             f'{name}="auto" has no rule for this estimator; give {name} a value.'
         )
@@ -98,7 +152,14 @@ def _no_rule(name):
 
 _RULES = {
     "n_components": _no_rule("n_components"),
-    "hidden_layer_sizes": lambda n, d, r: hidden_layer_sizes(d, r["n_components"]),
-    "batch_size": lambda n, d, r: batch_size(n),
-    "epochs": lambda n, d, r: epochs(n, r["batch_size"]),
+    "init": lambda n, d, r, s: "pca",
+    # Regularises the non-linear correction to PCA; a random start keeps none.
+    "dropout": lambda n, d, r, s: PCA_DROPOUT if r["init"] == "pca" else 0.0,
+    "hidden_layer_sizes": lambda n, d, r, s: hidden_layer_sizes(d, r["n_components"]),
+    "batch_size": lambda n, d, r, s: batch_size(n),
+    "epochs": lambda n, d, r, s: (
+        pca_epochs(n, d, r["n_components"], r["batch_size"], shrink=s)
+        if r["init"] == "pca"
+        else epochs(n, r["batch_size"])
+    ),
 }

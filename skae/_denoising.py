@@ -75,6 +75,10 @@ class DenoisingAutoencoder(AutoencoderTransformer):
 
     _warn_if_overcomplete = False
 
+    # Denoising is worth training for at any width: PCA's start does not undo
+    # noise.
+    _shrink_pca_budget = False
+
     def __init__(
         self,
         *,
@@ -82,6 +86,7 @@ class DenoisingAutoencoder(AutoencoderTransformer):
         noise_level=0.2,
         n_components=32,
         hidden_layer_sizes="auto",
+        init="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -89,7 +94,7 @@ class DenoisingAutoencoder(AutoencoderTransformer):
         learning_rate=0.001,
         epochs="auto",
         batch_size="auto",
-        dropout=0.0,
+        dropout="auto",
         l2=0.0,
         clipnorm=None,
         metrics=None,
@@ -108,6 +113,7 @@ class DenoisingAutoencoder(AutoencoderTransformer):
         super().__init__(
             n_components=n_components,
             hidden_layer_sizes=hidden_layer_sizes,
+            init=init,
             activation=activation,
             output_activation=output_activation,
             loss=loss,

@@ -84,7 +84,8 @@ def resolve(n_samples, n_features, **params):
         given["n_components"] = n_components(n_features)
     if auto["hidden_layer_sizes"]:
         given["hidden_layer_sizes"] = hidden_layer_sizes(n_features)
-    resolved = _defaults.resolve(n_samples, n_features, **given)
+    # The detector's networks start at random ("auto" init is "random").
+    resolved = _defaults.resolve(n_samples, n_features, pca_possible=False, **given)
     if auto["epochs"]:
         resolved["epochs"] = epochs(n_samples, resolved["batch_size"])
     return resolved

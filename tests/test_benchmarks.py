@@ -20,11 +20,12 @@ def _run(script, *args):
     return result.stdout
 
 
-def test_ae_vs_pca_quick(tmp_path):
-    pytest.importorskip("matplotlib")
-    out = _run("ae_vs_pca.py", "--quick", "--plot", str(tmp_path / "plot.png"))
-    assert "digits: test MSE, LR accuracy, fit seconds" in out
-    assert (tmp_path / "plot.png").stat().st_size > 0
+def test_ae_vs_pca_quick():
+    out = _run("ae_vs_pca.py", "--quick")
+    assert "digits: LR accuracy, fit seconds" in out
+    # The defaults are never below PCA on the digits (the benchmark's claim).
+    assert "AE: mean gain over PCA" in out
+    assert "cells more than 0.005 below PCA: 0" in out
 
 
 def test_outliers_quick(data_dir):
