@@ -34,10 +34,13 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_nb",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "notebooks", "images"]
+# The gallery writes a notebook next to each example: only docs/notebooks/ are
+# pages of their own.
+exclude_patterns = ["_build", "images", "**.ipynb_checkpoints", "auto_examples/*.ipynb"]
 default_role = "literal"
 
 # -- API reference ----------------------------------------------------------
@@ -121,6 +124,17 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "plot_gallery": "False" if os.environ.get("SKAE_DOCS_NO_GALLERY") else "True",
 }
+
+# -- Notebooks --------------------------------------------------------------
+
+# myst-nb renders docs/notebooks/*.ipynb as pages, executed at each build (the
+# notebooks are stored without outputs) in their own folder, so the figures
+# are those of this version of skae. SKAE_DOCS_NO_GALLERY=1 skips running
+# them too.
+nb_execution_mode = "off" if os.environ.get("SKAE_DOCS_NO_GALLERY") else "force"
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_merge_streams = True
 
 # -- HTML -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from . import _backend  # noqa: F401  (sets KERAS_BACKEND before Keras loads)
 from ._denoising import DenoisingAutoencoder
 from ._export import load_model
 from ._outlier import AutoencoderOutlierDetector
+from ._thresholds import FixedThreshold, MeanStdThreshold, PercentileThreshold
 from ._transformer import AutoencoderTransformer
 from ._variational import VariationalAutoencoder
 from ._version import __version__
@@ -16,6 +17,9 @@ __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
+    "FixedThreshold",
+    "MeanStdThreshold",
+    "PercentileThreshold",
     "VariationalAutoencoder",
     "__version__",
     "load_model",

@@ -1,7 +1,9 @@
 """``python -m skae``: a two-part demo on scikit-learn's digits.
 
-1. Features: PCA vs AutoencoderTransformer with 8 and 16 components in front
-   of a LogisticRegression, with reconstruction errors.
+1. Features: PCA vs AutoencoderTransformer (all defaults) with 4 and 8
+   components in front of a LogisticRegression, with reconstruction errors.
+   The autoencoder starts at PCA's solution and learns what PCA misses; from
+   16 components on (a quarter of the 64 pixels) its defaults keep PCA's.
 2. Outliers: AutoencoderOutlierDetector vs IsolationForest on digits where a
    few scans were fed upside down.
 """
@@ -28,12 +30,12 @@ def features_demo(X, y):
     )
     print("1. Digits (1,797 8x8 images): k features -> LogisticRegression")
     print(f"   {'features':<28}{'accuracy':>9}{'recon. MSE':>12}{'fit s':>8}")
-    for k in (8, 16):
+    for k in (4, 8):
         for name, reducer in [
             (f"PCA({k})", PCA(n_components=k, random_state=0)),
             (
                 f"AutoencoderTransformer({k})",
-                AutoencoderTransformer(n_components=k, epochs=200, random_state=0),
+                AutoencoderTransformer(n_components=k, random_state=0),
             ),
         ]:
             start = time.perf_counter()

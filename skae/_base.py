@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _defaults
 from ._backend import (
     EarlyStopping,
     check_device,
@@ -45,6 +46,7 @@ from ._export import save_model
 from ._fit_state import FitSnapshot
 from ._networks import build_autoencoder, join, wrap_networks
 from ._objective import objective as _objective
+from ._pca_init import initialise_linear_path
 from ._training import predict, train
 from ._version import __version__
 from ._vocabulary import (
@@ -67,13 +69,26 @@ _COMMON_PARAMETERS = """\
         to (the number of features ``transform`` returns, where there is one).
         {n_components_note}
 
-    hidden_layer_sizes : tuple of int, default=(128, 64)
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
         Widths of the encoder's hidden layers, from the input inwards. The
         decoder mirrors them, so ``(128, 64)`` with ``n_components=8`` on 64
         features builds ``64-128-64-8-64-128-64``. ``()`` gives a linear
-        (PCA-like) encoder and decoder.
+        (PCA-like) encoder and decoder. "auto" sizes the network from the
+        number of features and ``n_components`` (see ``hidden_layer_sizes_``).
 
-    activation : str, default="relu"
+    init : {{"auto", "pca", "random"}}, default="auto"
+        How the network starts. "pca" starts at PCA's solution: the code
+        layer also reads the input and the reconstruction layer the code
+        (a linear path beside the hidden layers), set to the principal
+        components of the training data, and the weights from the hidden
+        layers start at zero, so the untrained autoencoder is PCA and training
+        learns what PCA misses. "random" is Keras's usual random
+        initialisation. "auto" is "pca" for dense networks without a
+        variational bottleneck whose size skae chooses
+        (``hidden_layer_sizes="auto"``), and "random" otherwise, so that
+        networks you size yourself train as they always did (see ``init_``).
+
+    activation : str, default={activation_default}
         Activation of the hidden layers; any name ``keras.activations.get``
         knows ("relu", "tanh", "elu", "gelu", "selu", "sigmoid", ...).
 
@@ -82,7 +97,7 @@ _COMMON_PARAMETERS = """\
         ``loss="binary_crossentropy"`` (reconstructions in [0, 1]) and "linear"
         otherwise.
 
-    loss : str, keras.losses.Loss or callable, default="mse"
+    loss : str, keras.losses.Loss or callable, default={loss_default}
         Reconstruction loss, minimised in training and reported per sample by
         ``score_samples``: any name ``keras.losses.get`` accepts ("mse",
         "mean_squared_error", "mae", "huber", "log_cosh",
@@ -103,15 +118,19 @@ _COMMON_PARAMETERS = """\
     learning_rate : float, default=0.001
         Step size of a string ``optimizer``.
 
-    epochs : int, default=100
+    epochs : int or "auto", default="auto"
         Passes over the training data (fewer if early stopping triggers).
+        {epochs_auto}
 
     batch_size : int or "auto", default="auto"
         Rows per training step; "auto" is ``min(200, n_samples)``, as in
         scikit-learn's ``MLPRegressor``.
 
-    dropout : float in [0, 1), default=0.0
-        Dropout rate after every hidden layer, during training only.
+    dropout : float in [0, 1) or "auto", default="auto"
+        Dropout rate after every hidden layer, during training only. "auto"
+        is 0.1 when the network starts at PCA (``init_ == "pca"``), which
+        regularises what the hidden layers add to PCA, and 0 otherwise (see
+        ``dropout_``).
 
     l2 : float, default=0.0
         L2 penalty on every weight matrix, added to the loss (Keras's
@@ -195,6 +214,26 @@ _COMMON_ATTRIBUTES = """\
     n_iter_ : int
         Number of epochs trained in total.
 
+    n_components_ : int
+        Width of the bottleneck in this fit (``n_components``, resolved).
+
+    init_ : {"pca", "random"}
+        How this fit's network started (``init``, resolved).
+
+    dropout_ : float
+        Dropout rate of this fit (``dropout``, resolved).
+
+    hidden_layer_sizes_ : tuple of int
+        Widths of the encoder's hidden layers in this fit: ``hidden_layer_sizes``
+        or, if "auto", the widths chosen from the data's shape.
+
+    epochs_ : int
+        Epochs ``fit`` trained for at most: ``epochs``, or the budget "auto"
+        chose from the number of rows.
+
+    batch_size_ : int
+        Rows per training step in this fit.
+
     device_ : torch.device
         Device the network lives on.
 
@@ -205,14 +244,32 @@ _COMMON_ATTRIBUTES = """\
         Names of features seen during fit, when ``X`` has string column names."""
 
 
+#: What an estimator's docstring says unless it passes its own to ``fill_doc``.
+_DOC_DEFAULTS = {
+    "activation_default": '"relu"',
+    "loss_default": '"mse"',
+    "epochs_auto": (
+        '"auto" sizes the budget from the data\'s shape (see ``epochs_``):\n'
+        "        from PCA's solution, up to 600 gradient steps and 20 epochs, "
+        "fewer as\n"
+        "        ``n_components`` grows, and none from a quarter of the number of\n"
+        "        features on (the autoencoder then stays PCA; a\n"
+        "        ``DenoisingAutoencoder`` keeps the whole budget, since PCA does not\n"
+        "        denoise); from a random start, about 2,000 steps, between 10 and 200\n"
+        "        epochs."
+    ),
+}
+
+
 def fill_doc(**extra):
     """Class decorator filling ``{common_parameters}``/``{common_attributes}``."""
 
     def decorate(cls):
+        fragment = _COMMON_PARAMETERS.format(**{**_DOC_DEFAULTS, **extra})
         cls.__doc__ = cls.__doc__.format(
             # The placeholders stand indented in the docstring: the fragments'
             # first lines bring no indentation of their own.
-            common_parameters=_COMMON_PARAMETERS.format(**extra).lstrip(),
+            common_parameters=fragment.lstrip(),
             common_attributes=_COMMON_ATTRIBUTES.lstrip(),
         )
         return cls
@@ -225,7 +282,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
+        "init": [StrOptions({"auto", "pca", "random"})],
         "activation": [str],
         "output_activation": [str],
         "loss": [
@@ -235,12 +293,12 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         ],
         "optimizer": [OptimizerNames(), keras.optimizers.Optimizer],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "clipnorm": [None, Interval(Real, 0, None, closed="neither")],
         "metrics": [None, list],
@@ -261,6 +319,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     _ARCHITECTURE = (
         "n_components",
         "hidden_layer_sizes",
+        "init",
         "activation",
         "output_activation",
         "loss",
@@ -275,19 +334,24 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     #: identity). Denoising autoencoders may be overcomplete on purpose.
     _warn_if_overcomplete = True
 
+    #: Whether "auto" epochs from PCA's start shrink as the code widens (see
+    #: ``skae._defaults.pca_epochs``).
+    _shrink_pca_budget = True
+
     def __init__(
         self,
         *,
         n_components=2,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes="auto",
+        init="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
         optimizer="adam",
         learning_rate=0.001,
-        epochs=100,
+        epochs="auto",
         batch_size="auto",
-        dropout=0.0,
+        dropout="auto",
         l2=0.0,
         clipnorm=None,
         metrics=None,
@@ -305,6 +369,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.init = init
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
@@ -354,9 +419,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
-        return self._fit_or_restore(
-            X, sample_weight, epochs=self.epochs, incremental=False
-        )
+        return self._fit_or_restore(X, sample_weight, epochs=None, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -392,6 +455,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             raise
 
     def _fit(self, X, sample_weight, *, epochs, incremental):
+        """Train on ``X`` for ``epochs`` (None: the resolved ``epochs_``)."""
         continuing = hasattr(self, "_model") and (incremental or self.warm_start)
         X = validate_data(
             self,
@@ -406,7 +470,11 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self._check_parameters()
         self._check_data_fits_loss(X)
         check_per_sample_loss(self.loss, _first_rows(X, 2))
-        n_features = X.shape[1]
+        n_samples, n_features = X.shape
+        self._resolved = self._resolve_params(n_samples, n_features)
+        if epochs is None:
+            epochs = self._resolved["epochs"]
+        self._resolved["epochs"] = epochs  # partial_fit: one epoch
         rng = check_random_state(self.random_state)
         build_seed, train_seed, split_seed = draw_seeds(rng, 3)
 
@@ -428,6 +496,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         x_train, x_val, w_train, w_val = self._split(
             X, sample_weight, incremental, split_seed
         )
+        if not continuing and self._resolved["init"] == "pca":
+            initialise_linear_path(encoder, decoder, x_train, build_seed)
         callbacks = list(self.callbacks or [])
         if x_val is not None and self.early_stopping and not incremental:
             callbacks.append(
@@ -437,7 +507,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                     restore_best_weights=True,
                 )
             )
-        objective = _objective(model, self.loss)
+        objective = self._objective(model)
         new_history = train(
             model,
             x_train,
@@ -447,7 +517,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             metrics=[*(self.metrics or []), *objective.training_metrics()],
             callbacks=callbacks,
             epochs=epochs,
-            batch_size=self._batch_size(x_train.shape[0]),
+            batch_size=self._resolved["batch_size"],
             corrupt=self._corruption(X),
             seed=train_seed,
             verbose=self.verbose,
@@ -466,10 +536,35 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         self.device_ = device
         self.history_ = _concat_histories(history, new_history, initial_epoch)
         self.n_iter_ = initial_epoch + len(new_history.get("loss", []))
+        for name, value in self._resolved.items():
+            setattr(self, f"{name}_", value)
         self._after_fit(X, sample_weight)
         return self
 
     # ------------------------------------------------------------- hooks
+
+    def _resolve_params(self, n_samples, n_features):
+        """Hook: ``{name: value}`` of the resolvable parameters for this data.
+
+        "auto" values follow the rules of :mod:`skae._defaults`; explicit ones
+        are kept. ``fit`` stores each as the fitted attribute ``<name>_``.
+        """
+        given = {name: getattr(self, name) for name in _defaults.AUTO}
+        dense = self.image_shape is None and self.encoder is None
+        if self.init == "pca" and not dense:
+            raise ValueError(
+                'init="pca" needs a dense network built by skae: it does not '
+                "apply with image_shape or your own encoder and decoder."
+            )
+        return _defaults.resolve(
+            n_samples,
+            n_features,
+            pca_possible=dense
+            and getattr(self, "beta", None) is None
+            and isinstance(self.hidden_layer_sizes, str),
+            shrink=self._shrink_pca_budget,
+            **given,
+        )
 
     def _build_networks(self, n_features, seed):
         """Hook: return ``(encoder, decoder)`` Keras models for ``n_features``."""
@@ -482,6 +577,10 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     def _after_fit(self, X, sample_weight=None):
         """Hook: called at the end of ``fit`` with the validated training data
         and its row weights (None when unweighted)."""
+
+    def _objective(self, model):
+        """Hook: the :class:`Objective` ``model`` trains and scores with."""
+        return _objective(model, self.loss)
 
     # ------------------------------------------------------ fit helpers
 
@@ -502,26 +601,27 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 beta=beta,
                 seed=seed,
             )
-        sizes = np.asarray(self.hidden_layer_sizes)
+        sizes = np.asarray(self._resolved["hidden_layer_sizes"])
         if sizes.ndim != 1 or (
             sizes.size
             and not (np.issubdtype(sizes.dtype, np.integer) and sizes.min() >= 1)
         ):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive integers; got "
-                f"{self.hidden_layer_sizes!r}."
+                f"{self._resolved['hidden_layer_sizes']!r}."
             )
         return build_autoencoder(
             n_features,
-            n_components=self.n_components,
-            hidden_layer_sizes=self.hidden_layer_sizes,
+            n_components=self._resolved["n_components"],
+            hidden_layer_sizes=self._resolved["hidden_layer_sizes"],
             activation=self.activation,
             output_activation=self._output_activation(),
-            dropout=self.dropout,
+            dropout=self._resolved["dropout"],
             l2=self.l2,
             seed=seed,
             image_shape=self.image_shape,
             beta=beta,
+            linear_path=self._resolved["init"] == "pca",
         )
 
     def _check_image_shape(self, n_features):
@@ -573,7 +673,8 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
             )
 
     def _architecture_params(self):
-        params = self.get_params(deep=False)
+        """The architecture parameters of this fit, "auto" ones resolved."""
+        params = {**self.get_params(deep=False), **self._resolved}
         return {name: params[name] for name in self._ARCHITECTURE}
 
     def _check_architecture_unchanged(self):
@@ -599,11 +700,6 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         return make_optimizer(
             self.optimizer, learning_rate=self.learning_rate, clipnorm=self.clipnorm
         )
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return max(1, min(200, n_samples))
-        return self.batch_size
 
     def _split(self, X, sample_weight, incremental, seed):
         """``(x_train, x_val, w_train, w_val)``; ``x_val`` None when nothing is
@@ -652,7 +748,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _reconstruction_errors(self, X):
         """Per-sample reconstruction loss of validated ``X``, float64."""
-        objective = _objective(self._model, self.loss)
+        objective = self._objective(self._model)
         errors = predict(
             objective.scorer, X, device=self.device_, reduce=objective.per_sample
         )

@@ -75,21 +75,26 @@ class DenoisingAutoencoder(AutoencoderTransformer):
 
     _warn_if_overcomplete = False
 
+    # Denoising is worth training for at any width: PCA's start does not undo
+    # noise.
+    _shrink_pca_budget = False
+
     def __init__(
         self,
         *,
         noise="gaussian",
         noise_level=0.2,
         n_components=32,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes="auto",
+        init="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
         optimizer="adam",
         learning_rate=0.001,
-        epochs=100,
+        epochs="auto",
         batch_size="auto",
-        dropout=0.0,
+        dropout="auto",
         l2=0.0,
         clipnorm=None,
         metrics=None,
@@ -108,6 +113,7 @@ class DenoisingAutoencoder(AutoencoderTransformer):
         super().__init__(
             n_components=n_components,
             hidden_layer_sizes=hidden_layer_sizes,
+            init=init,
             activation=activation,
             output_activation=output_activation,
             loss=loss,

@@ -10,8 +10,11 @@ update and read exactly the weights Keras sees.
 Layers whose maths is known are compiled (``Dense``, ``Activation``, nested
 functional models and ``Sequential`` models); every other layer or operation
 (``Dropout`` among them: Keras records its ``training`` argument in the graph)
-is called through Keras as usual, inside the same program. Models that are
-not functional (subclassed ``keras.Model``) run as one Keras call.
+is called through Keras as usual, inside the same program. A layer of one
+input that defines ``direct_call(x, training)`` (torch operations on its own
+variables) is called through that method, skipping Keras's call machinery;
+its weight penalties still count. Models that are not functional (subclassed
+``keras.Model``) run as one Keras call.
 """
 
 import torch
@@ -179,6 +182,13 @@ def _activation_step(layer):
     return run
 
 
+def _direct_step(layer):
+    def run(values, key, training):
+        return layer.direct_call(values[key], training)
+
+    return run
+
+
 def _keras_step(operation):
     """Call ``operation`` through Keras with the node's own arguments."""
     takes_training = getattr(operation, "_call_has_training_arg", False)
@@ -222,17 +232,17 @@ def _convolution_step(layer):
     return run
 
 
-def _simple_input(node):
+def _simple_input(node, ignore=()):
     """The id of a node's single tensor argument, or None if it has others.
 
     Keyword arguments left at None (Keras records ``mask=None`` for nested
-    models) do not count.
+    models) do not count, nor those named in ``ignore``.
     """
     args, kwargs = node.arguments.args, node.arguments.kwargs
     if (
         len(args) == 1
         and isinstance(args[0], keras.KerasTensor)
-        and all(value is None for value in kwargs.values())
+        and all(value is None or k in ignore for k, value in kwargs.items())
     ):
         return id(args[0])
     return None
@@ -270,6 +280,9 @@ def _emit(graph, input_ids, steps, compiled, keras_ops, inlined, inference=False
                 continue
             output_ids = [key(id(t)) for t in node.outputs]
             simple = _simple_input(node)
+            direct = callable(getattr(op, "direct_call", None))
+            if direct and simple is None:
+                simple = _simple_input(node, ignore=("training",))
             inner = _functional_of(op) if simple is not None else None
             if (
                 inner is not None
@@ -293,6 +306,9 @@ def _emit(graph, input_ids, steps, compiled, keras_ops, inlined, inference=False
             elif simple is not None and type(op) is keras.layers.Activation:
                 steps.append((_activation_step(op), key(simple), output_ids))
                 compiled.append(op)
+            elif simple is not None and direct:
+                steps.append((_direct_step(op), key(simple), output_ids))
+                keras_ops.append(op)  # its weight penalties are in op.losses
             elif simple is not None and isinstance(op, _CONVOLUTIONS):
                 steps.append((_convolution_step(op), key(simple), output_ids))
                 keras_ops.append(op)

@@ -160,6 +160,7 @@ def build_autoencoder(
     seed=None,
     image_shape=None,
     beta=None,
+    linear_path=False,
 ):
     """Build an encoder and a mirrored decoder on flat rows.
 
@@ -178,6 +179,13 @@ def build_autoencoder(
     gets the L2 penalty. The bottleneck is linear, or, with ``beta`` set, a
     variational one: two linear heads (mean and log-variance) and a
     :class:`VariationalSampling` layer.
+
+    With ``linear_path`` (dense networks), the code layer sees the input
+    beside the last hidden layer (``code = dense([x, hidden(x)])``) and so does
+    the reconstruction layer (``dense([z, hidden(z)])``): a linear map plus a
+    non-linear correction. Setting the linear part to PCA's solution and the
+    rest to zero (:func:`skae._pca_init.initialise_linear_path`) starts
+    training at PCA.
 
     Parameters
     ----------
@@ -202,6 +210,9 @@ def build_autoencoder(
         networks.
     beta : float or None, default=None
         If set, a variational bottleneck whose KL term has this weight.
+    linear_path : bool, default=False
+        Give the code and reconstruction layers the input of their network as
+        well (dense networks with hidden layers only).
 
     Returns
     -------
@@ -213,13 +224,18 @@ def build_autoencoder(
     z_in = keras.Input(shape=(n_components,), name="z")
 
     if image_shape is None:
+        skip = linear_path and bool(hidden)
         h = x_in
         for i, width in enumerate(hidden):
             h = layers.hidden(h, width, f"encoder_dense_{i}")
+        if skip:
+            h = keras.layers.Concatenate(name="encoder_linear_path")([x_in, h])
         code = _code(layers, h, n_components, beta)
         h = z_in
         for i, width in enumerate(hidden[::-1]):
             h = layers.hidden(h, width, f"decoder_dense_{i}")
+        if skip:
+            h = keras.layers.Concatenate(name="decoder_linear_path")([z_in, h])
         x_out = layers.dense(h, n_features, "reconstruction", output_activation)
     else:
         shape = _image_shape(image_shape)

@@ -1,10 +1,13 @@
 """AutoencoderTransformer: an autoencoder's bottleneck as features."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._backend import keras
 from ._base import BaseAutoencoder, fill_doc
+from ._training import predict
 
 __all__ = ["AutoencoderTransformer"]
 
@@ -12,9 +15,11 @@ __all__ = ["AutoencoderTransformer"]
 @fill_doc(
     n_components_default=2,
     n_components_note=(
-        "2 gives a plottable embedding; for features feeding a model, tune it\n"
-        "        (e.g. with ``GridSearchCV``). A value not smaller than the number of\n"
-        "        features triggers a warning: such a bottleneck does not compress."
+        "2 gives a plottable embedding; for features feeding a model, choose it\n"
+        "        from ``explained_variance_fraction_`` over a range of widths or\n"
+        "        search it on the model's accuracy (see the user guide). A value\n"
+        "        not smaller than the number of features triggers a warning: such\n"
+        "        a bottleneck does not compress."
     ),
 )
 class AutoencoderTransformer(
@@ -42,6 +47,14 @@ class AutoencoderTransformer(
 
     Attributes
     ----------
+    explained_variance_fraction_ : float
+        Fraction of the training data's variance the reconstruction keeps:
+        ``1 - SSE / SST``, the squared reconstruction error summed over rows
+        and features over the squared deviations from the feature means. For
+        PCA with ``k`` components this is
+        ``explained_variance_ratio_.cumsum()[k - 1]``; fitting a range of
+        ``n_components`` gives the same curve for the autoencoder.
+
     {common_attributes}
 
     See Also
@@ -56,16 +69,25 @@ class AutoencoderTransformer(
     >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skae import AutoencoderTransformer
     >>> X = MinMaxScaler().fit_transform(load_digits().data)
-    >>> ae = AutoencoderTransformer(n_components=8, epochs=5, random_state=0)
+    >>> ae = AutoencoderTransformer(n_components=8, random_state=0)
     >>> Z = ae.fit_transform(X)
     >>> Z.shape
     (1797, 8)
+    >>> ae.init_, ae.hidden_layer_sizes_, ae.epochs_
+    ('pca', (128,), 20)
+    >>> bool(ae.explained_variance_fraction_ > 0.75)
+    True
     >>> ae.inverse_transform(Z).shape
     (1797, 64)
     >>> ae.get_feature_names_out()[:3]
     array(['autoencodertransformer0', 'autoencodertransformer1',
            'autoencodertransformer2'], dtype=object)
     """
+
+    def _after_fit(self, X):
+        self.explained_variance_fraction_ = _explained_variance_fraction(
+            X, predict(self._model, X, device=self.device_, reduce=_squared_error)
+        )
 
     def transform(self, X):
         """Encode ``X``: the bottleneck activations.
@@ -114,3 +136,18 @@ class AutoencoderTransformer(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _squared_error(x, reconstruction):
+    """Squared reconstruction error of each row, summed over the features."""
+    return keras.ops.sum(keras.ops.square(x - reconstruction), axis=-1)
+
+
+def _explained_variance_fraction(X, row_errors):
+    """``1 - SSE / SST`` of ``X`` given the squared error of each row."""
+    n_samples = X.shape[0]
+    mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+    squares = X.multiply(X) if sp.issparse(X) else np.square(X, dtype=np.float64)
+    sst = float(np.asarray(squares.sum(axis=0)).sum() - n_samples * mean @ mean)
+    sse = float(np.sum(row_errors, dtype=np.float64))
+    return 1.0 - sse / sst if sst > 0 else 0.0

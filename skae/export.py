@@ -22,8 +22,8 @@ import os
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend import device_scope, torch
-from ._objective import objective
 from ._graph import compile_model
+from ._objective import objective
 
 __all__ = ["to_onnx"]
 

@@ -9,7 +9,9 @@ plots it:
 * :class:`ReconstructionDisplay`: images next to their reconstructions;
 * :class:`LatentSpaceDisplay`: two bottleneck components as a scatter plot;
 * :class:`OutlierScoreDisplay`: a histogram of ``score_samples`` with the
-  threshold ``offset_``.
+  threshold ``offset_``;
+* :class:`FeatureErrorDisplay`: the features that drive one row's outlier
+  score.
 
 Matplotlib is optional: it is imported only when something is drawn, and
 ``import skae`` does not import this module.
@@ -29,6 +31,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 from ._base import BaseAutoencoder
 
 __all__ = [
+    "FeatureErrorDisplay",
     "HistoryDisplay",
     "LatentSpaceDisplay",
     "OutlierScoreDisplay",
@@ -761,3 +764,163 @@ class OutlierScoreDisplay:
             log=log,
         )
         return display.plot(ax=ax, bins=bins, **hist_kwargs)
+
+
+class FeatureErrorDisplay:
+    """Which features make one row an outlier: its per-feature errors as bars.
+
+    The bars are the row's part of the outlier score per feature (from the
+    detector's ``feature_errors``), largest on top: the features the
+    autoencoder could not reconstruct. They sum to minus the row's
+    ``score_samples``.
+
+    Parameters
+    ----------
+    errors : ndarray of shape (n_features,)
+        One row's per-feature errors.
+
+    feature_names : array-like of str of shape (n_features,), default=None
+        Names of the features; None labels them ``x0, x1, ...``.
+
+    row : int or str, default=None
+        Label of the row, shown in the title.
+
+    Attributes
+    ----------
+    bars_ : matplotlib.container.BarContainer
+        The bars, largest error first (on top).
+
+    features_ : ndarray of str
+        The names of the features shown, in the order of ``bars_``.
+
+    ax_ : matplotlib.axes.Axes
+        Axes with the bars.
+
+    figure_ : matplotlib.figure.Figure
+        Figure containing the bars.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skae import AutoencoderOutlierDetector
+    >>> from skae.plotting import FeatureErrorDisplay
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 5))
+    >>> X[0, 3] = 8.0  # row 0 is an outlier through feature x3
+    >>> detector = AutoencoderOutlierDetector(
+    ...     epochs=20, device="cpu", random_state=0).fit(X)
+    >>> display = FeatureErrorDisplay.from_estimator(detector, X, row=0)
+    >>> str(display.features_[0])
+    'x3'
+    """
+
+    def __init__(self, errors, *, feature_names=None, row=None):
+        self.errors = errors
+        self.feature_names = feature_names
+        self.row = row
+
+    def plot(self, ax=None, *, max_features=20, **barh_kwargs):
+        """Plot the bars.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to plot on. If None, a new figure and axes are created.
+
+        max_features : int, default=20
+            Show the features with the largest errors, at most this many.
+
+        **barh_kwargs : dict
+            Keyword arguments passed to ``ax.barh``.
+
+        Returns
+        -------
+        display : FeatureErrorDisplay
+            The display, with its artists stored.
+        """
+        errors = column_or_1d(self.errors)
+        names = self.feature_names
+        if names is None:
+            names = [f"x{j}" for j in range(errors.shape[0])]
+        names = np.asarray(names, dtype=object).astype(str)
+        check_consistent_length(errors, names)
+        if not (isinstance(max_features, Integral) and max_features >= 1):
+            raise ValueError(
+                f"max_features must be a positive integer; got {max_features!r}."
+            )
+        order = np.argsort(-errors, kind="stable")[:max_features]
+        ax, self.figure_ = _get_axes(ax, "FeatureErrorDisplay.plot")
+        positions = np.arange(order.size)[::-1]
+        self.bars_ = ax.barh(positions, errors[order], **barh_kwargs)
+        ax.set_yticks(positions, names[order])
+        ax.axvline(0.0, color="k", linewidth=0.8)
+        title = "per-feature error"
+        if self.row is not None:
+            title += f" of row {self.row}"
+        ax.set(xlabel="share of the outlier score (-score_samples)", title=title)
+        self.features_ = names[order]
+        self.ax_ = ax
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, row=0, max_features=20, ax=None, **kw):
+        """Plot the per-feature errors of row ``row`` of ``X``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted :class:`~skae.AutoencoderOutlierDetector`, or a Pipeline
+            ending in one: its first steps transform ``X`` and the bars are
+            the detector's features (named by the steps'
+            ``get_feature_names_out`` where they have it, as after a
+            ``StandardScaler``).
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data holding the row; a DataFrame's column names label the bars.
+
+        row : int, default=0
+            Position of the row in ``X``.
+
+        max_features : int, default=20
+            Show the features with the largest errors, at most this many.
+
+        ax : matplotlib.axes.Axes, default=None
+            Axes to plot on. If None, a new figure and axes are created.
+
+        **kw : dict
+            Keyword arguments passed to ``ax.barh``.
+
+        Returns
+        -------
+        display : FeatureErrorDisplay
+            The display, with its artists stored.
+        """
+        detector = _check_estimator(estimator, f"{cls.__name__}.from_estimator")
+        if not hasattr(detector, "feature_errors"):
+            raise TypeError(
+                f"{cls.__name__} needs an estimator with feature_errors (an "
+                f"AutoencoderOutlierDetector); got {detector!r}."
+            )
+        n_rows = _num_samples(X)
+        if not (isinstance(row, Integral) and -n_rows <= row < n_rows):
+            raise ValueError(f"row must be an integer position in X; got {row!r}.")
+        rows = _safe_indexing(X, [int(row)])
+        names = getattr(X, "columns", None)
+        if isinstance(estimator, Pipeline) and len(estimator) > 1:
+            head = estimator[:-1]
+            rows = head.transform(rows)
+            names = (
+                head.get_feature_names_out()
+                if hasattr(head, "get_feature_names_out")
+                else None
+            )
+        else:
+            names = getattr(detector, "feature_names_in_", None)
+        display = cls(
+            detector.feature_errors(rows)[0],
+            feature_names=None if names is None else np.asarray(names),
+            row=row,
+        )
+        return display.plot(ax=ax, max_features=max_features, **kw)
