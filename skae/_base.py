@@ -315,6 +315,11 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
         "decoder": [None, callable],
     }
 
+    #: Private fitted state (beside the network and the ``_``-suffixed
+    #: attributes) that scoring and continued training read: ``save_model``
+    #: stores it.
+    _SCORING_STATE = ()
+
     #: The parameters that define the network: a warm start cannot change them.
     _ARCHITECTURE = (
         "n_components",
@@ -674,7 +679,17 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
 
     def _architecture_params(self):
         """The architecture parameters of this fit, "auto" ones resolved."""
-        params = {**self.get_params(deep=False), **self._resolved}
+        params = self.get_params(deep=False)
+        resolved = getattr(self, "_resolved", None)
+        if resolved is None:  # a loaded estimator: its fitted attributes
+            resolved = {
+                name: getattr(self, f"{name}_")
+                for name, value in params.items()
+                if isinstance(value, str)
+                and value == "auto"
+                and hasattr(self, f"{name}_")
+            }
+        params.update(resolved)
         return {name: params[name] for name in self._ARCHITECTURE}
 
     def _check_architecture_unchanged(self):

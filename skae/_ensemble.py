@@ -178,6 +178,17 @@ class MemberSampling(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self._generator = None
+        self._stream = 0
+
+    def restart_noise(self, stream):
+        """Draw the training noise afresh from ``(seed, stream)``.
+
+        The detector calls it at the start of every fit with the number of
+        optimizer steps taken so far, so that the noise of a fit depends on
+        where training stands, not on what earlier calls (an interrupted fit
+        among them) drew.
+        """
+        self._generator, self._stream = None, int(stream)
 
     @property
     def last_kl(self):
@@ -217,7 +228,8 @@ class MemberSampling(keras.layers.Layer):
             return mean
         if self._generator is None or self._generator.device != x.device:
             self._generator = torch.Generator(device=x.device)
-            self._generator.manual_seed(0 if self.seed is None else int(self.seed))
+            seed = 0 if self.seed is None else int(self.seed)
+            self._generator.manual_seed((seed * 1_000_003 + self._stream) % 2**63)
         noise = torch.randn(
             mean.shape, generator=self._generator, device=x.device, dtype=x.dtype
         )

@@ -94,9 +94,12 @@ def save_model(estimator, path):
     attributes = {
         name: _encode(value, name)
         for name, value in vars(estimator).items()
-        if name.endswith("_")
-        and not name.startswith("_")
-        and name not in _NETWORK_ATTRIBUTES
+        if (
+            name.endswith("_")
+            and not name.startswith("_")
+            and name not in _NETWORK_ATTRIBUTES
+        )
+        or (name in estimator._SCORING_STATE and value is not None)
     }
     cls = type(estimator)
     metadata = {

@@ -308,6 +308,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         resolved["beta"] = beta
         return resolved
 
+    _SCORING_STATE = (
+        "_member_center",
+        "_member_spread",
+        "_feature_scale",
+        "_reservoir",
+        "_reservoir_weight",
+        "_n_seen",
+    )
+
+    def _current(self, name):
+        """The resolved value of ``name``: this fit's, or the fitted one."""
+        resolved = getattr(self, "_resolved", None)
+        return resolved[name] if resolved is not None else getattr(self, f"{name}_")
+
     def _is_ensemble(self):
         return self.encoder is None and self.image_shape is None
 
@@ -349,6 +363,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         if call is not None and not call["continuing"]:
             steps = math.ceil(call["n_samples"] / self._resolved["batch_size"])
             warmup = int(WARMUP * self._resolved["epochs"] * steps)
+        if call is not None and own_sampling is not None:
+            done = int(self._optimizer.iterations) if call["continuing"] else 0
+            own_sampling.restart_noise(done)
 
         def training_errors(x, out):
             return member_errors(loss, x, _members(out), _ones(mask, x))
@@ -365,7 +382,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
             self.trim_fraction,
             warmup,
             sampling=own_sampling,
-            beta=self._resolved["beta"] or 0.0,
+            beta=self._current("beta") or 0.0,
             row_mask=row_mask,
         )
         # A single variational network scores through the base's scoring

@@ -236,9 +236,10 @@ def _batch_loss(loss):
     """
     if not (isinstance(loss, str) and loss in _TORCH_LOSSES):
         loss = keras.losses.get(loss)
-        if (
-            isinstance(loss, keras.losses.Loss)
-            and loss.reduction not in _MEAN_REDUCTIONS
+        if isinstance(loss, keras.losses.Loss) and (
+            loss.reduction not in _MEAN_REDUCTIONS
+            # a loss that reduces the batch its own way (a trimmed mean)
+            or type(loss).__call__ is not keras.losses.Loss.__call__
         ):
             return lambda y, p, w=None: loss(y, p, sample_weight=w)
     rows = row_loss(loss)

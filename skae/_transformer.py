@@ -84,7 +84,7 @@ class AutoencoderTransformer(
            'autoencodertransformer2'], dtype=object)
     """
 
-    def _after_fit(self, X):
+    def _after_fit(self, X, sample_weight=None):
         self.explained_variance_fraction_ = _explained_variance_fraction(
             X, predict(self._model, X, device=self.device_, reduce=_squared_error)
         )
@@ -147,7 +147,13 @@ def _explained_variance_fraction(X, row_errors):
     """``1 - SSE / SST`` of ``X`` given the squared error of each row."""
     n_samples = X.shape[0]
     mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
-    squares = X.multiply(X) if sp.issparse(X) else np.square(X, dtype=np.float64)
-    sst = float(np.asarray(squares.sum(axis=0)).sum() - n_samples * mean @ mean)
+    if sp.issparse(X):
+        total = float(X.multiply(X).sum())
+    else:  # by blocks of rows: no copy of X
+        total = sum(
+            float(np.square(X[i : i + 4096], dtype=np.float64).sum())
+            for i in range(0, n_samples, 4096)
+        )
+    sst = total - n_samples * float(mean @ mean)
     sse = float(np.sum(row_errors, dtype=np.float64))
     return 1.0 - sse / sst if sst > 0 else 0.0

