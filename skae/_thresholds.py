@@ -14,7 +14,6 @@ takes one through its ``contamination`` parameter:
 from numbers import Real
 
 import numpy as np
-from sklearn.utils.stats import _weighted_percentile
 
 __all__ = [
     "FixedThreshold",
@@ -196,10 +195,27 @@ class FixedThreshold(_Rule):
 
 
 def percentile(values, q, sample_weight=None):
-    """``np.percentile``, or the weighted one (rows counted by their weight)."""
+    """``np.percentile``, or the weighted one: rows counted by their weight.
+
+    With weights, the percentile of the values repeated by their weights as
+    ``np.percentile(..., method="averaged_inverted_cdf")`` computes it (for
+    integer weights exactly that), so that equal weights give the unweighted
+    inverted-CDF percentile.
+    """
+    values = np.asarray(values, dtype=np.float64)
     if sample_weight is None:
         return np.percentile(values, q)
-    return _weighted_percentile(values, sample_weight, q, average=True)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    keep = weights > 0
+    values, weights = values[keep], weights[keep]
+    order = np.argsort(values, kind="stable")
+    values, cumulative = values[order], np.cumsum(weights[order])
+    target = q / 100.0 * cumulative[-1]
+    i = min(int(np.searchsorted(cumulative, target, side="left")), len(values) - 1)
+    on_step = abs(cumulative[i] - target) <= 1e-12 * cumulative[-1]
+    if on_step and i + 1 < len(values):  # between two rows: their average
+        return 0.5 * (values[i] + values[i + 1])
+    return values[i]
 
 
 def tukey_offset(scores, sample_weight=None):

@@ -10,20 +10,22 @@ based exporter), which needs the ``onnx`` and ``onnxscript`` packages::
 
     pip install "skae[serve]"
 
-What is exported is the network and, for scores, the reconstruction error:
-not the preprocessing in front of the estimator (a ``StandardScaler`` in a
-``Pipeline``), which the serving side applies itself before calling the graph
-(or exports with a converter such as ``skl2onnx``), and not the outlier
-labels, which are ``decision_function < 0``.
+What is exported is the network and, for scores, the estimator's own scoring
+(an outlier detector's ensemble of standardised errors included, with the
+constants fitted with it): not the preprocessing in front of the estimator
+(a ``StandardScaler`` in a ``Pipeline``), which the serving side applies
+itself before calling the graph (or exports with a converter such as
+``skl2onnx``), and not the outlier labels, which are
+``decision_function < 0``.
 """
 
 import os
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend import device_scope, torch
 from ._graph import compile_model
-from ._objective import objective
 
 __all__ = ["to_onnx"]
 
@@ -37,13 +39,25 @@ class _Serving(torch.nn.Module):
     def __init__(self, estimator, method):
         super().__init__()
         self._per_sample = None
+        self._center = self._spread = None
         if method == "transform":
             model = estimator.encoder_
         elif method == "inverse_transform":
             model = estimator.decoder_
         else:
-            scoring = objective(estimator._model, estimator.loss)
+            # The estimator's own scoring hook, so the graph scores as
+            # ``score_samples`` does (an outlier detector's scaled errors too).
+            scoring = estimator._objective(estimator._model)
             model, self._per_sample = scoring.scorer, scoring.per_sample
+            center = getattr(estimator, "_member_center", None)
+            if center is not None:  # the detector's standardised members
+                spread = estimator._member_spread
+                self._center = torch.as_tensor(
+                    np.asarray(center, dtype=np.float32), device=estimator.device_
+                )
+                self._spread = torch.as_tensor(
+                    np.asarray(spread, dtype=np.float32), device=estimator.device_
+                )
         # Registered, so that the exporter stores the weights as initializers.
         self.weights = torch.nn.ParameterList(
             [v.value for v in model.weights if isinstance(v.value, torch.nn.Parameter)]
@@ -60,7 +74,10 @@ class _Serving(torch.nn.Module):
             return out.reshape(out.shape[0], -1)  # image-shaped codes, flattened
         if self._per_sample is None:
             return out.reshape(out.shape[0], -1)
-        score = -self._per_sample(x, out)
+        errors = self._per_sample(x, out)
+        if self._center is not None:  # (n, m) member errors, standardised
+            errors = torch.mean((errors - self._center) / self._spread, dim=-1)
+        score = -errors
         return score - self._offset if self._offset else score
 
 
@@ -74,8 +91,13 @@ def to_onnx(estimator, path, *, method=None):
     - ``"transform"``: the codes, float32 ``(n_samples, n_components)``;
     - ``"inverse_transform"``: reconstructions from codes (the input is then
       the codes);
-    - ``"score_samples"``: minus each row's reconstruction error (the negative
-      ELBO for a variational network), float32 ``(n_samples,)``;
+    - ``"score_samples"``: what the estimator's ``score_samples`` returns,
+      float32 ``(n_samples,)``: minus each row's reconstruction error (the
+      negative ELBO for a variational network); for an
+      :class:`~skae.AutoencoderOutlierDetector`, minus the mean of its
+      members' errors, each standardised by the training median and
+      interquartile range it was fitted with (stored in the graph as
+      constants, as are the per-feature scales of ``scale_errors``);
     - ``"decision_function"`` (outlier detectors): ``score_samples - offset_``;
       a row is an outlier where it is negative.
 

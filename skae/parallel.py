@@ -502,6 +502,7 @@ def map_method(estimator, method, X):
     Parameters
     ----------
     estimator : fitted skae estimator
+        The estimator whose method to apply; it travels to the workers as is.
     method : {"transform", "inverse_transform", "score_samples", \
 "decision_function", "predict"}
         The method to apply.

@@ -12,6 +12,7 @@ from skae import (
     AutoencoderTransformer,
     VariationalAutoencoder,
 )
+from skae._backend import keras
 from skae._training import INFERENCE_BATCH_SIZE
 
 # Sizes around the row block (32) and the batch (1024), and a few others.
@@ -69,13 +70,38 @@ def test_a_row_scores_the_same_alone_and_in_any_batch(network):
         np.testing.assert_array_equal(detector.score_samples(X[i : i + 1]), scores[i])
 
 
+def _detector_scores_by_hand(detector, x):
+    """``score_samples`` of a dense ``loss="mae"`` detector (an ensemble,
+    variational or not) from Keras's own predictions and its fitted constants."""
+    assert detector.loss == "mae" and detector.max_features == 1.0
+    reconstruction = detector._model.predict(x, verbose=0)  # (n, m, d)
+    assert reconstruction.shape == (len(x), detector.n_estimators_, x.shape[1])
+    # Each member's error: the features' absolute errors, each divided by its
+    # typical training error, summed ...
+    elementwise = np.abs(x[:, None, :] - reconstruction)
+    if detector.scale_errors:
+        elementwise = elementwise / detector._feature_scale
+    errors = elementwise.sum(axis=-1)
+    if detector.beta_ is not None:  # ... plus its KL term at the posterior
+        stats = keras.Model(
+            detector.encoder_.inputs,
+            detector.encoder_.get_layer("z_mean_log_var").output,
+        ).predict(x, verbose=0)
+        mean, log_var = np.split(stats, 2, axis=-1)
+        errors += -0.5 * np.sum(1 + log_var - mean**2 - np.exp(log_var), -1)
+    # Standardised per member by its training median and IQR, averaged.
+    z = (errors - detector._member_center) / detector._member_spread
+    return -z.mean(axis=1)
+
+
 def test_batch_invariant_scores_are_the_networks_scores(network):
     # The padded, blocked computation is the network's: compare with Keras.
     _, X, detector, transformer = network
     x = X[:50]
-    reconstruction = detector._model.predict(x, verbose=0)
-    expected = -np.mean((x - reconstruction) ** 2, axis=1)
-    np.testing.assert_allclose(detector.score_samples(x), expected, rtol=1e-5)
+    expected = _detector_scores_by_hand(detector, x)
+    np.testing.assert_allclose(
+        detector.score_samples(x), expected, rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_allclose(
         transformer.transform(x),
         transformer.encoder_.predict(x, verbose=0),
@@ -208,9 +234,12 @@ def onnxruntime():
     [
         lambda: AutoencoderTransformer(loss="mae"),
         lambda: AutoencoderOutlierDetector(contamination=0.1),
+        lambda: AutoencoderOutlierDetector(
+            contamination=0.1, n_estimators=1, beta=None, scale_errors=False
+        ),
         lambda: VariationalAutoencoder(),
     ],
-    ids=["transformer", "detector", "variational"],
+    ids=["transformer", "detector", "plain-detector", "variational"],
 )
 def test_onnx_export_matches_the_estimator(make, onnxruntime, tmp_path):
     from skae.export import to_onnx
@@ -238,19 +267,19 @@ def test_onnx_export_matches_the_estimator(make, onnxruntime, tmp_path):
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_onnx_score_is_the_reconstruction_error_by_hand(onnxruntime, tmp_path):
-    # Independent of skae's scoring code: the score of the exported graph is
-    # minus the mean squared error of Keras's own reconstruction.
+    # Independent of skae's scoring code: the exported graph's decision is the
+    # ensemble's standardised error computed from Keras's own predictions.
     from skae.export import to_onnx
 
     X = _data(10, n_rows=200)
     detector = AutoencoderOutlierDetector(
         n_components=3, hidden_layer_sizes=(8,), epochs=3, random_state=0
     ).fit(X)
+    assert detector.n_estimators_ > 1 and detector.beta_ is not None
     session = onnxruntime.InferenceSession(to_onnx(detector, tmp_path / "d.onnx"))
     (decision,) = session.run(None, {"X": X})
-    reconstruction = detector._model.predict(X, verbose=0)
-    expected = -np.mean((X - reconstruction) ** 2, axis=1) - detector.offset_
-    np.testing.assert_allclose(decision, expected, rtol=1e-5, atol=1e-6)
+    expected = _detector_scores_by_hand(detector, X) - detector.offset_
+    np.testing.assert_allclose(decision, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_onnx_export_rejects_an_unknown_method(tmp_path):
