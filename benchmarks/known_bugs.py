@@ -26,14 +26,14 @@ BUGS = {
         "restore_best_weights=False",
     ),
     "2 validation rows trained on": (
-        "skae/_base.py",
-        "return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]",
-        "return X, X[np.sort(order[:n_val])]",
+        "skae/_data.py",
+        "train, val = np.sort(order[n_val:]), np.sort(order[:n_val])",
+        "train, val = np.arange(n_samples), np.sort(order[:n_val])",
     ),
     "3 mae scored as huber": (
-        "skae/_base.py",
-        '"mae": keras.losses.mean_absolute_error,',
-        '"mae": keras.losses.huber,',
+        "skae/_training.py",
+        '"mae": lambda y, p: F.l1_loss(p, y, reduction="none").mean(-1),',
+        '"mae": lambda y, p: F.huber_loss(p, y, reduction="none").mean(-1),',
     ),
     "4 VAE samples with the variance": (
         "skae/_networks.py",
@@ -42,7 +42,7 @@ BUGS = {
     ),
     "5 Adam step count restarts": (
         "skae/_optim.py",
-        "self._t = int(self._iterations)",
+        "self._t = int(to_float(self._iterations))",
         "self._t = 0",
     ),
     "6 same noise every epoch": (
@@ -56,14 +56,14 @@ BUGS = {
         "np.random.default_rng([seed, 1])",
     ),
     "8 ELBO score weights the KL by beta": (
-        "skae/_base.py",
-        "reconstruction_loss(x, reconstructed) + sampling.last_kl",
-        "reconstruction_loss(x, reconstructed) + sampling.beta * sampling.last_kl",
+        "skae/_objective.py",
+        "reconstruction_loss(x, output[:, :-1]) + output[:, -1]",
+        "reconstruction_loss(x, output[:, :-1]) + sampling.beta * output[:, -1]",
     ),
     "9 rows on the threshold are outliers": (
         "skae/_outlier.py",
-        "labels[decision < 0] = -1",
-        "labels[decision <= 0] = -1",
+        "labels[decision >= 0] = 1",
+        "labels[decision > 0] = 1",
     ),
 }
 
