@@ -65,14 +65,17 @@ def batch_size(n_samples):
     return max(1, min(MAX_BATCH, n_samples))
 
 
-def epochs(n_samples, batch):
+def epochs(n_samples, batch, *, budget=None, bounds=None):
     """Epochs: a budget in gradient steps, so small and large data train alike.
 
-    ``STEP_BUDGET`` steps of ``batch`` rows, but at least ``MIN_EPOCHS`` passes
-    (tiny data still sees every row several times) and at most ``MAX_EPOCHS``.
+    ``budget`` steps (default ``STEP_BUDGET``) of ``batch`` rows, but at least
+    ``bounds[0]`` passes (tiny data still sees every row several times) and at
+    most ``bounds[1]`` (default ``(MIN_EPOCHS, MAX_EPOCHS)``).
     """
+    budget = STEP_BUDGET if budget is None else budget
+    low, high = (MIN_EPOCHS, MAX_EPOCHS) if bounds is None else bounds
     steps_per_epoch = math.ceil(max(n_samples, 1) / batch)
-    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps_per_epoch)))
+    return min(high, max(low, math.ceil(budget / steps_per_epoch)))
 
 
 def pca_epochs(n_samples, n_features, n_components, batch, *, shrink=True):

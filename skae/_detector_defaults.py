@@ -59,8 +59,9 @@ def epochs(n_samples, batch):
     large data stops after a fixed number of steps, so 600,000 rows cost no
     more than a few passes.
     """
-    steps_per_epoch = math.ceil(max(n_samples, 1) / batch)
-    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps_per_epoch)))
+    return _defaults.epochs(
+        n_samples, batch, budget=STEP_BUDGET, bounds=(MIN_EPOCHS, MAX_EPOCHS)
+    )
 
 
 def resolve(n_samples, n_features, **params):
