@@ -156,32 +156,103 @@ METHODS = (
 LATENCY_ROWS = (1, 10, 100, 10_000)
 
 
+_TORCH_ACTIVATIONS = {
+    keras.activations.relu: torch.nn.ReLU,
+    keras.activations.tanh: torch.nn.Tanh,
+}
+
+
+def _linear(kernel, bias, activation):
+    """A torch ``Linear`` (and its activation) holding a Keras kernel and bias."""
+    kernel = keras.ops.convert_to_numpy(kernel)
+    linear = torch.nn.Linear(*kernel.shape)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(kernel.T.copy()))
+        linear.bias.copy_(torch.from_numpy(keras.ops.convert_to_numpy(bias)))
+    if activation in _TORCH_ACTIVATIONS:
+        return [linear, _TORCH_ACTIVATIONS[activation]()]
+    assert activation is keras.activations.linear, activation
+    return [linear]
+
+
 def _linear_copy(model):
-    """``model``'s Dense layers as a torch ``Sequential`` of ``Linear`` + ReLU."""
+    """``model``'s Dense layers as a torch ``Sequential`` of ``Linear`` layers."""
     layers = []
-    for layer in _dense_layers(model):
-        kernel = keras.ops.convert_to_numpy(layer.kernel)
-        linear = torch.nn.Linear(*kernel.shape)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(kernel.T.copy()))
-            linear.bias.copy_(torch.from_numpy(keras.ops.convert_to_numpy(layer.bias)))
-        layers.append(linear)
-        if layer.activation is keras.activations.relu:
-            layers.append(torch.nn.ReLU())
+    for layer in _layers(model):
+        layers += _linear(layer.kernel, layer.bias, layer.activation)
     return torch.nn.Sequential(*layers)
 
 
-def _dense_layers(model):
-    """``model``'s Dense layers in the order they run (nested models inlined)."""
+def _layers(model):
+    """``model``'s layers in the order they run (nested models inlined)."""
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
+        if isinstance(layer, keras.Model):
+            yield from _layers(layer)
+        elif not isinstance(layer, keras.layers.InputLayer):
             yield layer
-        elif isinstance(layer, keras.Model):
-            yield from _dense_layers(layer)
+
+
+def _torch_detector_scores(detector):
+    """The default detector's ``score_samples`` as hand-written torch.
+
+    Each member of the ensemble is a ``Sequential`` of ``Linear`` layers on
+    its masked input; a variational bottleneck scores with its mean and adds
+    its KL term; each feature's absolute error is divided by its training
+    scale, summed, standardised by the member's centre and spread; the score
+    is minus the members' mean.
+    """
+    from skae._ensemble import MemberDense, MemberInputs, MemberSampling
+
+    assert detector.loss == "mae"
+    encoder, decoder = [m for m in detector._model.layers if isinstance(m, keras.Model)]
+    (mask,) = [
+        layer.mask for layer in _layers(encoder) if isinstance(layer, MemberInputs)
+    ]
+    mask = torch.from_numpy(keras.ops.convert_to_numpy(mask))
+    n_members = mask.shape[0]
+    variational = any(isinstance(lay, MemberSampling) for lay in _layers(encoder))
+
+    def members(model):
+        parts = [[] for _ in range(n_members)]
+        for layer in _layers(model):
+            if isinstance(layer, MemberDense):
+                for member in range(n_members):
+                    parts[member] += _linear(
+                        layer.kernel[member], layer.bias[member], layer.activation
+                    )
+        return [torch.nn.Sequential(*member) for member in parts]
+
+    encoders, decoders = members(encoder), members(decoder)
+    scale = detector._feature_scale
+    scale = torch.ones_like(mask) if scale is None else torch.from_numpy(scale)
+    center = torch.from_numpy(detector._member_center).float()
+    spread = torch.from_numpy(detector._member_spread).float()
+
+    def scores(inputs):
+        z = []
+        for member in range(n_members):
+            seen = inputs * mask[member]
+            code = encoders[member](seen)
+            kl = 0.0
+            if variational:
+                mean, log_var = torch.chunk(code, 2, dim=-1)
+                kl = -0.5 * torch.sum(1 + log_var - mean * mean - log_var.exp(), -1)
+                code = mean
+            errors = torch.abs(decoders[member](code) - inputs) * mask[member]
+            error = torch.sum(errors / scale[member], -1) + kl
+            z.append((error - center[member]) / spread[member])
+        return -torch.stack(z, -1).mean(-1)
+
+    return scores
 
 
 def latency_pairs(X, spec, device):
-    """``{method: (skae call, torch no_grad call)}``, each taking the rows."""
+    """``{method: (skae call, torch no_grad call)}``, each taking the rows.
+
+    The transformer is ``spec``'s network; the detector is the default
+    detector on ``spec``'s hidden layers and bottleneck (an ensemble of
+    ``n_estimators_`` members, tanh, a variational bottleneck, scaled mae).
+    """
     params = dict(
         n_components=spec["n_components"],
         hidden_layer_sizes=spec["hidden"],
@@ -192,8 +263,21 @@ def latency_pairs(X, spec, device):
     ae = AutoencoderTransformer(**params).fit(X[:512])
     detector = AutoencoderOutlierDetector(**params).fit(X[:512])
     encoder, decoder = _linear_copy(ae.encoder_), _linear_copy(ae.decoder_)
-    network = _linear_copy(detector._model)
+    detector_scores = _torch_detector_scores(detector)
     offset = detector.offset_
+    check = np.ascontiguousarray(X[:100])
+    assert np.allclose(
+        detector.score_samples(check),
+        detector_scores(torch.from_numpy(check)).detach().numpy(),
+        rtol=1e-4,
+        atol=1e-4,
+    ), "the torch reference does not compute the detector's scores"
+    assert np.allclose(
+        ae.transform(check),
+        encoder(torch.from_numpy(check)).detach().numpy(),
+        rtol=1e-4,
+        atol=1e-5,
+    ), "the torch reference does not compute the transformer's codes"
 
     def run(net, x):
         with torch.no_grad():
@@ -202,8 +286,7 @@ def latency_pairs(X, spec, device):
     def score(x):
         with torch.no_grad():
             inputs = torch.from_numpy(x).to(device)
-            errors = torch.mean(torch.square(inputs - network(inputs)), dim=-1)
-            return -errors.cpu().numpy().astype(np.float64)
+            return detector_scores(inputs).cpu().numpy().astype(np.float64)
 
     def torch_predict(x):
         return np.where(score(x) - offset < 0, -1, 1)

@@ -6,10 +6,12 @@ validation split is taken after the float32 cast, by index, so that a float64
 input is never copied whole in float64.
 """
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["check_float32_range", "holdout"]
+__all__ = ["check_float32_range", "holdout", "plain_rows"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -31,6 +33,29 @@ def check_float32_range(X, name="X"):
             f"range (±{_FLOAT32_MAX:.3g}), in which the network computes. Rescale "
             f"{name} (e.g. with StandardScaler) before fitting or scoring."
         )
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def plain_rows(X, n_features):
+    """True for a 2-D float32 or float64 ndarray of ``n_features`` finite
+    columns and at least one row, within float32's range: input that
+    ``validate_data(..., reset=False)`` returns unchanged and
+    :func:`check_float32_range` accepts.
+    """
+    if not (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in _FLOATS
+        and X.shape[0] > 0
+        and X.shape[1] == n_features
+    ):
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not math.isfinite(X.sum()):  # NaN, inf, or a sum beyond the range
+            return False
+    return X.dtype == np.float32 or max(X.max(), -X.min()) <= _FLOAT32_MAX
 
 
 def holdout(X, sample_weight, n_val, seed):

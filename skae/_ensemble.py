@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ._backend import keras
-from ._graph import _torch_activation
+from ._graph import _torch_activation, _TransposedKernel
 
 __all__ = [
     "MemberDense",
@@ -86,6 +86,30 @@ class MemberDense(keras.layers.Layer):
         out = torch.einsum("bmi,mio->bmo", x, self.kernel.value) + self.bias.value
         activation = _torch_activation(self.activation)
         return out if activation is None else activation(out)
+
+    def inference_call(self):
+        """:meth:`direct_call` for inference under ``torch.no_grad``, as a
+        function of the inputs.
+
+        Each member's product runs as a 2-D ``addmm`` with its kernel in the
+        layout of :class:`~skae._graph._TransposedKernel`, as a Dense layer's
+        does in an inference program: a row gets the same bits in every batch
+        of 16 rows or more (a batched ``einsum`` does not promise that, and
+        costs more on small batches).
+        """
+        kernels = [_TransposedKernel(k) for k in self.kernel.value.unbind(0)]
+        bias = self.bias.value
+        activation = _torch_activation(self.activation)
+
+        def call(x):
+            outs = []
+            for member, kernel in enumerate(kernels):
+                y = torch.addmm(bias[member], x[:, member].contiguous(), kernel.get())
+                outs.append(y[:, :1] if kernel.padded else y)
+            out = torch.stack(outs, dim=1)
+            return out if activation is None else activation(out)
+
+        return call
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)

@@ -13,7 +13,10 @@ functional models and ``Sequential`` models); every other layer or operation
 is called through Keras as usual, inside the same program. A layer of one
 input that defines ``direct_call(x, training)`` (torch operations on its own
 variables) is called through that method, skipping Keras's call machinery;
-its weight penalties still count. Models that are not functional (subclassed
+its weight penalties still count. In an inference program (``compile_model(...,
+inference=True)``), such a layer that also defines ``inference_call()`` runs
+the function that method returns instead (e.g. with kernels in the layout of
+:class:`_TransposedKernel`). Models that are not functional (subclassed
 ``keras.Model``) run as one Keras call.
 """
 
@@ -182,7 +185,15 @@ def _activation_step(layer):
     return run
 
 
-def _direct_step(layer):
+def _direct_step(layer, inference=False):
+    if inference and callable(getattr(layer, "inference_call", None)):
+        call = layer.inference_call()
+
+        def run(values, key, training):
+            return call(values[key])
+
+        return run
+
     def run(values, key, training):
         return layer.direct_call(values[key], training)
 
@@ -307,7 +318,7 @@ def _emit(graph, input_ids, steps, compiled, keras_ops, inlined, inference=False
                 steps.append((_activation_step(op), key(simple), output_ids))
                 compiled.append(op)
             elif simple is not None and direct:
-                steps.append((_direct_step(op), key(simple), output_ids))
+                steps.append((_direct_step(op, inference), key(simple), output_ids))
                 keras_ops.append(op)  # its weight penalties are in op.losses
             elif simple is not None and isinstance(op, _CONVOLUTIONS):
                 steps.append((_convolution_step(op), key(simple), output_ids))

@@ -42,6 +42,7 @@ import scipy.sparse as sp
 import torch.nn.functional as F
 
 from ._backend import device_scope, keras, to_float, torch, torch_threads
+from ._ensemble import MemberDense, MemberInputs, MemberSampling
 from ._graph import compile_model
 from ._networks import VariationalSampling
 from ._optim import make_step
@@ -813,6 +814,11 @@ MIN_ROWS = 16
 #: multiples of 16, 32 for odd widths).
 ROW_BLOCK = 32
 
+#: On the CPU, a batch of a row-wise network holds at least this many values
+#: in its widest layer (1 MiB of float32), and at least
+#: :data:`INFERENCE_BATCH_SIZE` rows.
+BLOCK_VALUES = 2**18
+
 #: Keras layers that compute each row on its own, with element-wise operations
 #: and per-row reductions only: a network whose other layers are all compiled
 #: Dense and Activation layers runs on batches of any size the rows need
@@ -820,6 +826,9 @@ ROW_BLOCK = 32
 #: layers) runs on full batches of :data:`INFERENCE_BATCH_SIZE` rows.
 _ROW_WISE_LAYERS = (
     VariationalSampling,
+    MemberInputs,
+    MemberDense,  # its inference_call: one product per member, in that layout
+    MemberSampling,
     keras.layers.Dropout,
     keras.layers.GaussianNoise,
     keras.layers.GaussianDropout,
@@ -841,9 +850,12 @@ class _Inference:
         self.row_wise = all(
             isinstance(op, _ROW_WISE_LAYERS) for op in self.program.keras_layers
         )
+        widths = _widths(model)
         self.row_multiple = max(
-            ROW_BLOCK // math.gcd(ROW_BLOCK, width) for width in _widths(model)
+            ROW_BLOCK // math.gcd(ROW_BLOCK, width) for width in widths
         )
+        rows = BLOCK_VALUES // max(widths)
+        self.batch_rows = max(INFERENCE_BATCH_SIZE, rows - rows % ROW_BLOCK)
 
     def rows(self, n):
         """Rows of the batch that holds ``n`` rows on the CPU."""
@@ -856,15 +868,24 @@ class _Inference:
 
 
 def _widths(model):
-    """The last dimension of ``model``'s input and of every layer's output
+    """The values per row of ``model``'s input and of every layer's output
     (1, which rounds to whole row blocks, where one is not known)."""
-    widths = [model.input_shape[-1]]
+    shapes = [model.input_shape]
     for layer in model._flatten_layers(include_self=False):
         try:
-            widths.append(layer.output.shape[-1])
+            shapes.append(layer.output.shape)
         except (AttributeError, ValueError):
-            widths.append(1)
-    return [w if isinstance(w, int) and w > 0 else 1 for w in widths]
+            shapes.append(None)
+    return [_row_size(shape) for shape in shapes]
+
+
+def _row_size(shape):
+    if not shape or len(shape) < 2:
+        return 1
+    dims = shape[1:]
+    if not all(isinstance(d, int) and d > 0 for d in dims):
+        return 1
+    return math.prod(dims)
 
 
 def _inference(model):
@@ -883,7 +904,7 @@ def _inference_program(model):
 _PLANS = weakref.WeakKeyDictionary()
 
 
-def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
+def predict(model, x, *, device, reduce=None, batch_size=None):
     """Run ``model`` over ``x`` in batches; return numpy.
 
     A row gets the same output, to the last bit, whether it is run alone or
@@ -909,7 +930,11 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
         result leaves the device (e.g. a per-sample reconstruction error), so
         that only the reduced values are kept. It must compute each row from
         that row alone.
-    batch_size : int, default=INFERENCE_BATCH_SIZE
+    batch_size : int or None, default=None
+        Rows per batch. None: :data:`INFERENCE_BATCH_SIZE`, or on the CPU for
+        a network of row-wise layers, as many rows as hold
+        :data:`BLOCK_VALUES` values in the widest layer, if that is more
+        (narrow networks then pay the per-batch cost less often).
 
     Returns
     -------
@@ -919,6 +944,10 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
     device = torch.device(device)
     plan = _inference(model)
     blocks = device.type == "cpu" and plan.row_wise
+    if batch_size is None:
+        batch_size = plan.batch_rows if blocks else INFERENCE_BATCH_SIZE
+    if blocks and n_samples <= batch_size and not plan.program.keras_layers:
+        return _predict_one_batch(plan, x, reduce)
     starts = range(0, n_samples, batch_size)
     pinned = None
     if not blocks and device.type == "cuda":  # page-locked: full-speed copies
@@ -966,6 +995,26 @@ def predict(model, x, *, device, reduce=None, batch_size=INFERENCE_BATCH_SIZE):
                 return _gather(map(run, starts), starts, n_samples)
             with ThreadPoolExecutor(workers) as pool:
                 return _gather(pool.map(run_in_thread, starts), starts, n_samples)
+
+
+def _predict_one_batch(plan, x, reduce):
+    """:func:`predict` of a few rows on the CPU through a network of compiled
+    layers only (nothing in it creates tensors through Keras): the same batch
+    as :func:`predict` runs, without its batching machinery, which costs as
+    much as the network on one row."""
+    n_samples = x.shape[0]
+    padded = plan.rows(n_samples)
+    host = _host_batch(
+        x, 0, n_samples, padded, lambda rows: torch.empty(rows, x.shape[1])
+    )
+    with torch.no_grad(), torch_threads(1):
+        out = plan.program(host, training=False)
+        if reduce is not None:
+            out = reduce(host, out)
+    result = out[:n_samples].numpy()
+    if np.shares_memory(result, host.numpy()):  # host may be the caller's array
+        result = result.copy()
+    return result
 
 
 def _gather(parts, starts, n_samples):

@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._backend import keras
 from ._base import BaseAutoencoder, fill_doc
+from ._data import plain_rows
 from ._training import predict
 
 __all__ = ["AutoencoderTransformer"]
@@ -119,6 +120,8 @@ class AutoencoderTransformer(
             Reconstructions, float32 for float32 input and float64 otherwise.
         """
         check_is_fitted(self)
+        if plain_rows(X, self._n_features_out):  # check_array would return X
+            return self._decode(X)
         X = check_array(X, dtype=[np.float64, np.float32])
         if X.shape[1] != self._n_features_out:
             raise ValueError(

@@ -135,6 +135,63 @@ def test_variational_scores_are_batch_invariant():
         np.testing.assert_array_equal(vae.score_samples(X[:size]), scores[:size])
 
 
+def test_quick_validation_returns_what_validate_data_returns(network):
+    # Plain float arrays skip scikit-learn's validate_data (its cost on a few
+    # rows is the network's); every other input takes it: results and errors
+    # are the same either way.
+    _, X, detector, transformer = network
+    x = X[:40]
+    codes = transformer.transform(x)
+    scores = detector.score_samples(x)
+    variants = [
+        x.astype(np.float64),
+        np.asfortranarray(x),
+        X[:80:2],  # a strided view
+        x.tolist(),
+    ]
+    for variant in variants:
+        expected = x if isinstance(variant, list) else variant
+        np.testing.assert_array_equal(
+            transformer.transform(variant),
+            transformer.transform(np.ascontiguousarray(expected)),
+        )
+        np.testing.assert_array_equal(
+            detector.score_samples(variant),
+            detector.score_samples(np.ascontiguousarray(expected)),
+        )
+    np.testing.assert_array_equal(transformer.transform(x.astype(np.float64)), codes)
+    np.testing.assert_array_equal(
+        detector.score_samples(x.astype(np.float64)), scores
+    )
+    decoded = transformer.inverse_transform(codes)
+    np.testing.assert_array_equal(
+        transformer.inverse_transform(codes.astype(np.float64)), decoded
+    )
+    bad = x.copy()
+    bad[3, 0] = np.nan
+    for method in (transformer.transform, detector.score_samples, detector.predict):
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            method(bad)
+    with pytest.raises(ValueError, match="Input contains infinity"):
+        transformer.inverse_transform(np.full_like(codes, np.inf))
+    huge = x.astype(np.float64)
+    huge[0, 0] = 1e300  # finite, beyond float32: refused, not scored as inf
+    with pytest.raises(ValueError, match="beyond float32"):
+        detector.score_samples(huge)
+    with pytest.raises(ValueError, match="features"):
+        transformer.transform(x[:, :-1])
+
+
+def test_quick_validation_keeps_the_feature_name_warning():
+    pd = pytest.importorskip("pandas")
+    X = _data(6, n_rows=60)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    transformer = AutoencoderTransformer(n_components=2, epochs=1, random_state=0)
+    transformer.fit(frame)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        transformer.transform(X)
+
+
 # ------------------------------------------------------------------- memmap
 
 
