@@ -52,6 +52,9 @@ OPTIMIZERS = {
     "adam": lambda: keras.optimizers.Adam(0.01),
     "adam_clipnorm": lambda: keras.optimizers.Adam(0.01, clipnorm=0.05),
     "adamw": lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05),
+    "adamw_biases_excluded": lambda: _excluding_biases(
+        keras.optimizers.AdamW(0.01, weight_decay=0.5)
+    ),
     "sgd": lambda: keras.optimizers.SGD(0.1),
     "sgd_nesterov": lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
     "rmsprop": lambda: keras.optimizers.RMSprop(0.003),
@@ -61,6 +64,11 @@ OPTIMIZERS = {
     # Not fused: the lean loop calls optimizer.apply.
     "ftrl": lambda: keras.optimizers.Ftrl(0.05),
 }
+
+
+def _excluding_biases(optimizer):
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    return optimizer
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
