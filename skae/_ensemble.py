@@ -106,7 +106,7 @@ class MemberDense(keras.layers.Layer):
             for member, kernel in enumerate(kernels):
                 y = torch.addmm(bias[member], x[:, member].contiguous(), kernel.get())
                 outs.append(y[:, :1] if kernel.padded else y)
-            out = torch.stack(outs, dim=1)
+            out = outs[0].unsqueeze(1) if len(outs) == 1 else torch.stack(outs, dim=1)
             return out if activation is None else activation(out)
 
         return call

@@ -1,6 +1,7 @@
 """AutoencoderOutlierDetector: outliers are the rows reconstructed worst."""
 
 import math
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -442,7 +443,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
             self._feature_scale = np.maximum(
                 parts.mean(axis=0), SCALE_FLOOR * parts.mean()
             ).astype(np.float32)
-        errors = super()._reconstruction_errors(reservoir)
+        errors = self._scores(reservoir)
         median = np.median(errors, axis=0)
         q1, q3 = np.percentile(errors, [25, 75], axis=0)
         self._member_center = median
@@ -454,15 +455,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     # -------------------------------------------------------- inference
 
     def _per_feature(self, X):
-        model = self._model
-        sampling = member_sampling(model) or _sampling_layer(model)
-        mask, loss = member_mask(model), self._member_loss()
-
-        def reduce(x, out):
-            return self._member_scores(loss, sampling, mask, x, out, True)
-
-        scorer = self._objective(model).scorer
-        return predict(scorer, X, device=self.device_, reduce=reduce).astype(np.float64)
+        return self._scores(X, per_feature=True)
 
     def _combine(self, member_errors):
         """Member errors ``(n, m)`` to the combined error ``(n,)``."""
@@ -480,7 +473,18 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         return (out * mask).sum(axis=1) / mask.sum(axis=0)
 
     def _reconstruction_errors(self, X):
-        return self._combine(super()._reconstruction_errors(X))
+        return self._combine(self._scores(X))
+
+    def _scores(self, X, per_feature=False):
+        """Per-member errors of validated ``X`` (see :meth:`_member_scores`),
+        float64: what training's objective scores with, without building it."""
+        scorer, mask, sampling = _scoring_parts(self, self._model)
+        loss = self._member_loss()
+
+        def reduce(x, out):
+            return self._member_scores(loss, sampling, mask, x, out, per_feature)
+
+        return predict(scorer, X, device=self.device_, reduce=reduce).astype(np.float64)
 
     def score_samples(self, X):
         """Minus the outlier score of each sample: higher is more normal.
@@ -566,6 +570,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         labels = np.full(decision.shape[0], -1, dtype=int)
         labels[decision >= 0] = 1
         return labels
+
+
+_SCORING = weakref.WeakKeyDictionary()
+
+
+def _scoring_parts(detector, model):
+    """``(scorer, mask, sampling)`` of a detector's ``model``, found once per
+    model: the model scoring runs, its feature mask, its sampling layer."""
+    parts = _SCORING.get(model)
+    if parts is None:
+        sampling = member_sampling(model) or _sampling_layer(model)
+        scorer = BaseAutoencoder._objective(detector, model).scorer
+        parts = _SCORING[model] = (scorer, member_mask(model), sampling)
+    return parts
 
 
 class _MemberObjective:
