@@ -741,14 +741,16 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
     # -------------------------------------------------------- inference
 
     def _validate_for_inference(self, X):
-        check_is_fitted(self)
-        if plain_rows(X, getattr(self, "n_features_in_", None)) and not hasattr(
-            self, "feature_names_in_"
+        fitted = vars(self)
+        if "feature_names_in_" not in fitted and plain_rows(
+            X, fitted.get("n_features_in_")
         ):
-            # What validate_data returns for these rows, at a fraction of its
-            # cost on a few rows: it would pass X through unchanged. Anything
-            # it might reject or convert (and NaN or inf) takes its path.
+            # A fitted estimator (fit sets n_features_in_, a failed first fit
+            # leaves none), and rows validate_data would pass through
+            # unchanged: skip its cost, which on a few rows is the network's.
+            # Anything it might reject or convert (NaN, inf) takes its path.
             return X
+        check_is_fitted(self)
         X = validate_data(
             self,
             X,
