@@ -108,8 +108,67 @@ def test_user_model_shapes_are_checked(digits):
         AutoencoderTransformer(**FAST, encoder=encoder(64), decoder=decoder(10)).fit(X)
     with pytest.raises(ValueError, match="give both"):
         AutoencoderTransformer(**FAST, encoder=encoder(64)).fit(X)
-    with pytest.raises(TypeError, match="must be a keras.Model or a callable"):
+    with pytest.raises(TypeError, match="^encoder=.* must be a keras.Model or a"):
         AutoencoderTransformer(**FAST, encoder=lambda n: None, decoder=decoder).fit(X)
+    with pytest.raises(TypeError, match="^decoder=.* must be a keras.Model or a"):
+        AutoencoderTransformer(**FAST, encoder=encoder, decoder=lambda n: 1).fit(X)
+    with pytest.raises(ValueError, match="^The encoder must return one tensor"):
+        AutoencoderTransformer(**FAST, encoder=_two_heads(64), decoder=decoder).fit(X)
+
+
+def _two_heads(n_features, n_components=2):
+    """An encoder returning a code's mean and log-variance."""
+    x = keras.Input((n_features,))
+    h = keras.layers.Dense(8, activation="relu")(x)
+    heads = [keras.layers.Dense(n_components)(h), keras.layers.Dense(n_components)(h)]
+    return keras.Model(x, heads)
+
+
+def test_user_variational_networks_are_reproducible(digits):
+    # The sampling layer skae adds draws its noise from random_state, whatever
+    # the global seeds.
+    X, _ = digits
+    enc, dec = _two_heads(64), decoder(64, n_components=2)
+
+    def fit(random_state, global_seed):
+        keras.utils.set_random_seed(global_seed)
+        return VariationalAutoencoder(
+            epochs=2, device="cpu", random_state=random_state, encoder=enc, decoder=dec
+        ).fit(X[:200])
+
+    first, again, other = fit(0, 1), fit(0, 2), fit(1, 1)
+    assert first.history_["loss"] == again.history_["loss"]
+    assert first.history_["loss"] != other.history_["loss"]
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_image_networks_use_the_hidden_activation(digits, transpose):
+    # Every hidden layer, convolution or dense, takes ``activation``; the code
+    # is linear and the reconstruction takes ``output_activation``.
+    X, _ = digits
+    est = AutoencoderTransformer(
+        **FAST,
+        image_shape=(8, 8),
+        hidden_layer_sizes=(4, 8),
+        n_components=3,
+        activation="tanh",
+        output_activation="sigmoid",
+    ).fit(X[:50])
+    network = est.decoder_ if transpose else est.encoder_
+    layers = {
+        layer.name: layer
+        for layer in network.layers
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
+        or isinstance(layer, keras.layers.Dense)
+    }
+    hidden = [name for name in layers if name not in ("bottleneck", "reconstruction")]
+    assert len(hidden) == (3 if transpose else 2)
+    for name in hidden:
+        assert layers[name].activation is keras.activations.tanh, name
+    if transpose:
+        assert layers["reconstruction"].activation is keras.activations.sigmoid
+    else:
+        assert layers["bottleneck"].activation is keras.activations.linear
 
 
 @pytest.mark.parametrize("Estimator", ALL + [VariationalAutoencoder])

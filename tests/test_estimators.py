@@ -106,6 +106,8 @@ def test_transform_keeps_float32_and_float64(digits):
     assert ae.transform(X[:5]).dtype == np.float32
     assert ae.transform(X[:5].astype(np.float64)).dtype == np.float64
     assert ae.inverse_transform(np.zeros((2, 2))).dtype == np.float64
+    assert ae.inverse_transform(np.zeros((2, 2), np.float32)).dtype == np.float32
+    assert ae.inverse_transform([[0.0, 0.0]]).dtype == np.float64
     with pytest.raises(ValueError, match="expects 2 .the bottleneck width"):
         ae.inverse_transform(np.zeros((2, 3)))
 
@@ -218,7 +220,11 @@ def test_warm_start_continues_training(digits):
     assert ae.n_iter_ == 6 and len(ae.history_["loss"]) == 6
     assert ae.history_["loss"][-1] < first_loss
     ae.set_params(n_components=3)
-    with pytest.raises(ValueError, match="cannot change n_components from 2 to 3"):
+    with pytest.raises(
+        ValueError,
+        match="^warm_start=True continues training the existing network, which "
+        "cannot change n_components from 2 to 3. Set warm_start=False",
+    ):
         ae.fit(X[:300])
     ae.set_params(warm_start=False).fit(X[:300])
     assert ae.n_iter_ == 3 and ae.transform(X[:2]).shape == (2, 3)

@@ -382,8 +382,14 @@ def test_weighted_loss_is_the_weighted_mean_of_row_losses():
     assert est.history_["loss"][-1] == pytest.approx(float(loss), rel=1e-5)
 
 
-def test_validation_loss_is_weighted(monkeypatch):
+@pytest.mark.parametrize("engine", ["fast", "keras_fit"])
+def test_validation_loss_is_weighted(engine, monkeypatch, tmp_path):
     import skae._base as base
+
+    # BackupAndRestore needs Keras's own fit, which then trains.
+    callbacks = (
+        [keras.callbacks.BackupAndRestore(str(tmp_path))] if engine != "fast" else None
+    )
 
     held_out = []
 
@@ -396,9 +402,9 @@ def test_validation_loss_is_weighted(monkeypatch):
     monkeypatch.setattr(base, "holdout", recording)
     data = X[:200]
     weights = np.where(np.arange(200) % 2 == 0, 1.0, 5.0)
-    est = AutoencoderTransformer(**FAST, validation_fraction=0.5, batch_size=200).fit(
-        data, sample_weight=weights
-    )
+    est = AutoencoderTransformer(
+        **FAST, validation_fraction=0.5, batch_size=200, callbacks=callbacks
+    ).fit(data, sample_weight=weights)
     # The held-out rows, found by value among the training rows.
     (rows,) = held_out
     index = [int(np.flatnonzero((data == row).all(axis=1))[0]) for row in rows]

@@ -160,9 +160,7 @@ def test_quick_validation_returns_what_validate_data_returns(network):
             detector.score_samples(np.ascontiguousarray(expected)),
         )
     np.testing.assert_array_equal(transformer.transform(x.astype(np.float64)), codes)
-    np.testing.assert_array_equal(
-        detector.score_samples(x.astype(np.float64)), scores
-    )
+    np.testing.assert_array_equal(detector.score_samples(x.astype(np.float64)), scores)
     decoded = transformer.inverse_transform(codes)
     np.testing.assert_array_equal(
         transformer.inverse_transform(codes.astype(np.float64)), decoded

@@ -1,6 +1,7 @@
 """The training engine: same training as Keras fit, callbacks, fallbacks."""
 
 import csv
+import itertools
 
 import keras
 import numpy as np
@@ -84,9 +85,12 @@ def test_same_curve_with_l2_validation_metrics_and_noise():
     def corrupt(batch, generator):
         return batch + 0.1 * torch.randn(batch.shape, generator=generator)
 
+    def max_error(y_true, y_pred):  # a plain function, wrapped as Keras does
+        return keras.ops.max(keras.ops.abs(y_true - y_pred), axis=-1)
+
     params = dict(
         net=dict(l2=1e-3),
-        metrics=["mae", "mse"],
+        metrics=["mae", "mse", max_error],
         x_val=X[:80],
         corrupt=corrupt,
     )
@@ -95,7 +99,8 @@ def test_same_curve_with_l2_validation_metrics_and_noise():
     assert (
         set(fast)
         == set(fit)
-        == {"loss", "mae", "mse", "val_loss", "val_mae", "val_mse"}
+        == {"loss", "mae", "mse", "max_error"}
+        | {"val_loss", "val_mae", "val_mse", "val_max_error"}
     )
     for key in fit:
         np.testing.assert_allclose(fast[key], fit[key], rtol=1e-4, err_msg=key)
@@ -289,12 +294,34 @@ def test_continued_training_draws_new_batches():
 
 @pytest.mark.parametrize("verbose", [1, 2])
 def test_verbose_progress(verbose, capsys):
-    _train("fast", keras.optimizers.Adam(), epochs=2, verbose=verbose, x_val=X[:50])
+    history, _ = _train(
+        "fast", keras.optimizers.Adam(), epochs=2, verbose=verbose, x_val=X[:50]
+    )
     out = capsys.readouterr().out
     if verbose == 2:
-        assert out.count("Epoch ") == 2 and "val_loss" in out
+        lines = [line for line in out.splitlines() if line.startswith("Epoch ")]
+        assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/2", "Epoch 2/2"]
+        for line, loss in zip(lines, history["loss"], strict=True):
+            assert f"loss: {loss:.4g}" in line and "val_loss" in line
     else:
         assert "2/2" in out and "/epoch" in out and "val_loss" in out
+
+
+def test_progress_bar_shows_the_running_loss_within_an_epoch(monkeypatch):
+    # Within an epoch, the bar shows the mean loss of the batches so far: with
+    # one long epoch, its last value is the epoch's loss.
+    shown, clock = [], itertools.count()
+    monkeypatch.setattr(training.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(
+        keras.utils.Progbar, "update", lambda self, n, values: shown.append(values)
+    )
+    weights = np.where(np.arange(len(X)) % 2 == 0, 1.0, 3.0)
+    history, _ = _train(
+        "fast", keras.optimizers.SGD(0.0), epochs=1, verbose=1, sample_weight=weights
+    )
+    within = [dict(values) for values in shown if values and values[0][0] == "loss"]
+    assert len(within) > 1
+    assert within[-2]["loss"] == pytest.approx(history["loss"][0], rel=1e-5)
 
 
 def test_predict_is_batch_invariant():
