@@ -15,6 +15,7 @@ encoder has a variational bottleneck.
 """
 
 import math
+import sys
 import warnings
 from abc import ABCMeta
 from numbers import Integral, Real
@@ -651,7 +652,7 @@ class BaseAutoencoder(BaseEstimator, metaclass=ABCMeta):
                 f"({n_features}): the bottleneck does not compress, and the "
                 "autoencoder can learn the identity.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=_user_stacklevel(),
             )
 
     def _check_parameters(self):
@@ -966,3 +967,15 @@ def _same(a, b):
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return list(a) == list(b)
     return a is b or a == b
+
+
+def _user_stacklevel():
+    """``stacklevel`` for a warning raised by the caller that points at the
+    first frame outside skae and scikit-learn: the user's ``fit`` call, through
+    however many wrappers (``_fit_context``, a Pipeline, a search) it went."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        ("skae.", "sklearn.")
+    ):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -37,6 +37,17 @@ def _outputs(estimator, X):
 
 
 @pytest.mark.parametrize("Estimator", ALL)
+def test_pickle_round_trip_in_this_process(Estimator, digits):
+    X, _ = digits
+    estimator = Estimator(**FAST).fit(X[:300])
+    loaded = pickle.loads(pickle.dumps(estimator))
+    expected, got = _outputs(estimator, X[:50]), _outputs(loaded, X[:50])
+    assert set(got) == set(expected)
+    for method, values in expected.items():
+        np.testing.assert_array_equal(got[method], values, err_msg=method)
+
+
+@pytest.mark.parametrize("Estimator", ALL)
 def test_pickle_and_joblib_in_a_fresh_process(Estimator, digits, tmp_path):
     X, _ = digits
     estimator = Estimator(**FAST).fit(X[:300])

@@ -49,3 +49,27 @@ def test_a_busy_process_holds_a_core(monkeypatch):
         loop.wait()
     monkeypatch.setattr(training, "_usable_cores", lambda: 64)
     assert 1 <= training.free_cores() <= 64
+
+
+def test_free_cores_falls_back_to_the_load_average(monkeypatch):
+    # Without /proc (macOS, Windows): the one-minute load average, less this
+    # thread; without that either, every usable core.
+    real_open = open
+
+    def no_proc(path, *args, **kwargs):
+        if str(path).startswith("/proc"):
+            raise OSError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", no_proc)
+    monkeypatch.setattr(training, "_usable_cores", lambda: 8)
+    monkeypatch.setattr(training.os, "getloadavg", lambda: (3.7, 0.0, 0.0))
+    assert training.free_cores() == 6  # 3.7 - 1 others: 2 whole cores held
+
+    def no_load_average():
+        raise OSError("no load average")
+
+    monkeypatch.setattr(training.os, "getloadavg", no_load_average)
+    assert training.free_cores() == 8
+    monkeypatch.setattr(training.os, "getloadavg", lambda: (20.0, 0.0, 0.0))
+    assert training.free_cores() == 1

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
 
 from skae import (
     AutoencoderOutlierDetector,
@@ -108,8 +109,15 @@ def test_binary_crossentropy_checks_sparse_range():
 
 
 def test_overcomplete_bottleneck_warns():
-    with pytest.warns(UserWarning, match="n_components=5 is not smaller than"):
+    with pytest.warns(UserWarning, match="n_components=5 is not smaller than") as w:
         AutoencoderTransformer(**FAST, n_components=5).fit(X)
+    assert w[0].filename == __file__  # the warning points at the user's fit
+    with pytest.warns(UserWarning, match="does not compress") as w:
+        AutoencoderOutlierDetector(**FAST, n_components=8).partial_fit(X)
+    assert w[0].filename == __file__
+    with pytest.warns(UserWarning, match="does not compress") as w:
+        make_pipeline(AutoencoderTransformer(**FAST, n_components=5)).fit(X)
+    assert w[0].filename == __file__
     with pytest.warns(UserWarning, match="bottleneck does not compress"):
         AutoencoderOutlierDetector(**FAST, n_components=8).fit(X)
 
