@@ -79,6 +79,9 @@ in 1 to 10, scale_errors), reported          B        0.795  -
   one network                                all 20   0.820  0.465
 IsolationForest                              B        0.811  -
 IsolationForest                              all 20   0.826  0.479
+the defaults, seeds 0 1 2 in one run         all 20   0.819  0.465
+  one network, seeds 0 1 2                   all 20   0.821  0.467
+IsolationForest, seeds 0 1 2                 all 20   0.823  0.480
 ===========================================  =======  =====  =====
 
 On half B, the swap's check, scaling the errors did not help: one network
