@@ -971,11 +971,12 @@ def _same(a, b):
 
 def _user_stacklevel():
     """``stacklevel`` for a warning raised by the caller that points at the
-    first frame outside skae and scikit-learn: the user's ``fit`` call, through
-    however many wrappers (``_fit_context``, a Pipeline, a search) it went."""
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
-        ("skae.", "sklearn.")
-    ):
+    frame that called into skae or scikit-learn from outside: the user's
+    ``fit`` call, through however many wrappers (``_fit_context``, a Pipeline,
+    a search, a decorator of another tool) it went."""
+    frame, level, outermost = sys._getframe(1), 1, 1
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith(("skae.", "sklearn.")):
+            outermost = level
         frame, level = frame.f_back, level + 1
-    return level
+    return outermost + 1
