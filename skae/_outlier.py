@@ -103,8 +103,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     n_estimators : int or "auto", default="auto"
         Number of autoencoders in the ensemble, trained together in one
         program; each scores the rows and their standardised scores are
-        averaged. "auto" is ``10_000 // n_features ** 2`` between 1 and 10
-        for the networks skae builds (10 up to 31 features, 1 from 100) and 1
+        averaged. "auto" is ``100_000 // n_features ** 2`` between 1 and 10
+        for the networks skae builds (10 up to 100 features, 1 from 224) and 1
         with ``image_shape`` or your own ``encoder`` and ``decoder`` (which
         train one network only).
 
@@ -112,9 +112,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         Fraction of the features each member sees and reconstructs (a random
         subset per member), as in :class:`~sklearn.ensemble.IsolationForest`.
 
-    max_samples : float in (0, 1], default=1.0
+    max_samples : float in (0, 1] or "auto", default="auto"
         Expected fraction of the training rows each member trains on (a fixed
         pseudo-random subset per member); every member scores every row.
+        "auto" is 0.5 for an ensemble of several members, 1.0 for one.
 
     trim_fraction : float in [0, 0.5), default=0.0
         Robust training: after the first fifth of the training steps, each
@@ -148,6 +149,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
 
     n_estimators_ : int
         Number of autoencoders in the ensemble.
+
+    max_samples_ : float
+        Expected fraction of the training rows each member trains on.
 
     beta_ : float or None
         Weight of the KL term, or None for a plain bottleneck.
@@ -195,7 +199,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
             Interval(Integral, 1, None, closed="left"),
         ],
         "max_features": [Interval(Real, 0, 1, closed="right")],
-        "max_samples": [Interval(Real, 0, 1, closed="right")],
+        "max_samples": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="right")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "scale_errors": ["boolean"],
         "beta": [None, StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
@@ -214,7 +218,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         contamination="auto",
         n_estimators="auto",
         max_features=1.0,
-        max_samples=1.0,
+        max_samples="auto",
         trim_fraction=0.0,
         scale_errors=True,
         beta="auto",
@@ -303,6 +307,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
                 else 1
             )
         resolved["n_estimators"] = n_estimators
+        max_samples = self.max_samples
+        if max_samples == "auto":
+            max_samples = _detector_defaults.max_samples(n_estimators)
+        resolved["max_samples"] = max_samples
         beta = self.beta
         if beta == "auto":
             beta = _detector_defaults.BETA if self._is_ensemble() else None
@@ -375,9 +383,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
             return self._member_scores(loss, sampling, mask, x, out)
 
         row_mask = None
-        if self.max_samples < 1 and mask is not None:
+        max_samples = self._current("max_samples")
+        if max_samples < 1 and mask is not None:
             n_features, n_members = int(mask.shape[1]), int(mask.shape[0])
-            row_mask = RowSubsample(n_features, n_members, self.max_samples, seed=0)
+            row_mask = RowSubsample(n_features, n_members, max_samples, seed=0)
         objective = TrimmedLoss(
             training_errors,
             self.trim_fraction,
@@ -458,9 +467,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         return self._scores(X, per_feature=True)
 
     def _combine(self, member_errors):
-        """Member errors ``(n, m)`` to the combined error ``(n,)``."""
-        z = (member_errors - self._member_center) / self._member_spread
-        return z.mean(axis=1)
+        """Member errors ``(n, m)`` to the combined error ``(n,)``: the
+        mean of the members' standardised errors, in float64 (a tensor for a
+        tensor, the same bits as scoring computes)."""
+        errors = member_errors
+        if isinstance(errors, np.ndarray):
+            errors = torch.from_numpy(errors)
+        center = torch.as_tensor(self._member_center, device=errors.device)
+        spread = torch.as_tensor(self._member_spread, device=errors.device)
+        z = (errors.to(torch.float64) - center) / spread
+        combined = z.mean(dim=1)
+        return combined.numpy() if isinstance(member_errors, np.ndarray) else combined
 
     def _reconstruct(self, X):
         """The ensemble's reconstruction: each feature's mean over the members
@@ -473,7 +490,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
         return (out * mask).sum(axis=1) / mask.sum(axis=0)
 
     def _reconstruction_errors(self, X):
-        return self._combine(self._scores(X))
+        # Combined batch by batch: only one value per row leaves the batch,
+        # not one per member (ten times the scores' memory on long inputs).
+        scorer, mask, sampling = _scoring_parts(self, self._model)
+        loss = self._member_loss()
+
+        def reduce(x, out):
+            return self._combine(self._member_scores(loss, sampling, mask, x, out))
+
+        return predict(scorer, X, device=self.device_, reduce=reduce)
 
     def _scores(self, X, per_feature=False):
         """Per-member errors of validated ``X`` (see :meth:`_member_scores`),

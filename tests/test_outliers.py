@@ -279,12 +279,20 @@ def test_auto_parameters_follow_the_data_shape():
     assert detector.epochs_ == 100 and detector.n_iter_ == 100
     assert detector.n_components == "auto" and detector.epochs == "auto"
     assert detector.n_estimators_ == 10 and detector.beta_ == 1.0
-    assert [_detector_defaults.n_estimators(500, d) for d in (6, 31, 40, 100)] == [
+    assert detector.max_samples == "auto" and detector.max_samples_ == 0.5
+    widths = (6, 31, 100, 101, 150, 223, 224)
+    assert [_detector_defaults.n_estimators(500, d) for d in widths] == [
         10,
         10,
-        6,
+        10,
+        9,
+        4,
+        2,
         1,
     ]
+    # One network trains on every row.
+    single = AutoencoderOutlierDetector(**FAST, n_estimators=1).fit(X)
+    assert single.max_samples_ == 1.0
     # A step budget: 600,000 rows take one pass of 3,000 steps, not 100.
     assert _detector_defaults.epochs(600_000, 200) == 1
     assert _detector_defaults.epochs(20_000, 200) == 30
@@ -300,6 +308,7 @@ def test_ensemble_options_need_the_built_dense_networks():
     # "auto": one network, with a plain bottleneck.
     detector.set_params(n_estimators="auto").fit(X)
     assert (detector.n_estimators_, detector.beta_) == (1, None)
+    assert detector.max_samples_ == 1.0
     assert detector.feature_errors(X[:3]).shape == (3, 16)
 
 
