@@ -112,6 +112,15 @@ def test_binary_crossentropy_checks_sparse_range():
         ae.fit(sp.csr_matrix(X * 3))
 
 
+def test_binary_crossentropy_counts_a_sparse_inputs_implicit_zeros():
+    rows = sp.random(40, 6, density=0.5, random_state=0, format="csr")
+    rows.data = 0.5 + rows.data / 2  # stored values in [0.5, 1], zeros implicit
+    AutoencoderTransformer(**FAST, loss="binary_crossentropy").fit(rows)
+    rows.data = rows.data * 3  # in [1.5, 3]: with the zeros, X spans [0, 3]
+    with pytest.raises(ValueError, match=r"ranges over \[0, [23]\.\d+\]"):
+        AutoencoderTransformer(**FAST, loss="binary_crossentropy").fit(rows)
+
+
 def _users_code(filename):
     """True for a file outside skae and scikit-learn (this test's, normally)."""
     libraries = (Path(skae.__file__).parent, Path(sklearn.__file__).parent)
