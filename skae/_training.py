@@ -23,11 +23,13 @@ Both compute the same training as ``model.fit`` with the same optimizer settings
 order, dropout, noise and validation corruption come from ``seed``, never from
 a global random generator.
 
-:func:`predict` always evaluates full batches of :data:`INFERENCE_BATCH_SIZE`
-rows (the last one zero-padded), so a row gets the same output whether it is
+:func:`predict` gives a row the same output, to the last bit, whether it is
 scored alone or inside a larger array: matrix kernels pick different code paths
 for different batch shapes (a one-row product is a matrix-vector product) and
-would otherwise differ in the last float32 bits.
+would otherwise differ in the last float32 bits. On the CPU, networks of
+row-wise layers run batches padded to at least :data:`MIN_ROWS` rows, with
+kernels in the layout that makes such batches agree; other networks and other
+devices run full batches of :data:`INFERENCE_BATCH_SIZE` rows.
 """
 
 import math
