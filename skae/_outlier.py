@@ -492,24 +492,21 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
     def _reconstruction_errors(self, X):
         # Combined batch by batch: only one value per row leaves the batch,
         # not one per member (ten times the scores' memory on long inputs).
-        scorer, mask, sampling = _scoring_parts(self, self._model)
-        loss = self._member_loss()
+        return self._scores(X, combined=True)
 
-        def reduce(x, out):
-            return self._combine(self._member_scores(loss, sampling, mask, x, out))
-
-        return predict(scorer, X, device=self.device_, reduce=reduce)
-
-    def _scores(self, X, per_feature=False):
+    def _scores(self, X, per_feature=False, combined=False):
         """Per-member errors of validated ``X`` (see :meth:`_member_scores`),
-        float64: what training's objective scores with, without building it."""
+        float64: what training's objective scores with, without building it;
+        with ``combined``, the ensemble's error (:meth:`_combine`) instead."""
         scorer, mask, sampling = _scoring_parts(self, self._model)
         loss = self._member_loss()
 
         def reduce(x, out):
-            return self._member_scores(loss, sampling, mask, x, out, per_feature)
+            scores = self._member_scores(loss, sampling, mask, x, out, per_feature)
+            return self._combine(scores) if combined else scores
 
-        return predict(scorer, X, device=self.device_, reduce=reduce).astype(np.float64)
+        errors = predict(scorer, X, device=self.device_, reduce=reduce)
+        return errors.astype(np.float64, copy=False)
 
     def score_samples(self, X):
         """Minus the outlier score of each sample: higher is more normal.
