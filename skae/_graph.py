@@ -7,10 +7,12 @@ policies. :func:`compile_model` walks the functional graph once and returns a
 the layers' own ``torch.nn.Parameter`` objects, so training and inference
 update and read exactly the weights Keras sees.
 
-Layers whose maths is known are compiled (``Dense``, ``Activation``, nested
-functional models and ``Sequential`` models); every other layer or operation
-(``Dropout`` among them: Keras records its ``training`` argument in the graph)
-is called through Keras as usual, inside the same program. A layer of one
+Layers whose maths is known are compiled (``Dense``, ``Activation``,
+``Dropout``, ``Concatenate`` on the last axis, nested functional models and
+``Sequential`` models); every other layer or operation is called through Keras
+as usual, inside the same program. A compiled ``Dropout`` draws its masks
+from a generator seeded once from the layer's seed generator
+(:func:`_dropout_step`). A layer of one
 input that defines ``direct_call(x, training)`` (torch operations on its own
 variables) is called through that method, skipping Keras's call machinery;
 its weight penalties still count. In an inference program (``compile_model(...,
@@ -185,6 +187,71 @@ def _activation_step(layer):
     return run
 
 
+def _dropout_step(layer):
+    """``Dropout`` as torch operations, with a generator of its own.
+
+    Drawing a mask through Keras costs more than the rest of a small
+    network's step (its seed generator updates a Keras variable and seeds a
+    fresh ``torch.Generator`` on every call). The step seeds one generator per
+    device, once, from the layer's seed generator, and draws every mask from
+    it: a fit with a fixed ``random_state`` drops the same units every time,
+    though not the units Keras's own call would drop.
+    """
+    rate, noise_shape = layer.rate, layer.noise_shape
+    keep = 1.0 - rate
+    generators = {}
+
+    def generator(device):
+        if device not in generators:
+            seed = keras.src.random.seed_generator.draw_seed(layer.seed_generator)
+            generators[device] = torch.Generator(device=device)
+            generators[device].manual_seed(int(seed.sum()) & 0xFFFFFFFF)
+        return generators[device]
+
+    def run(values, key, training):
+        x = values[key]
+        if not training or rate <= 0:
+            return x
+        if rate >= 1:
+            return torch.zeros_like(x)
+        shape = x.shape
+        if noise_shape is not None:
+            shape = [
+                d if n is None else n for d, n in zip(x.shape, noise_shape, strict=True)
+            ]
+        mask = torch.empty(shape, dtype=x.dtype, device=x.device)
+        mask.bernoulli_(keep, generator=generator(x.device))
+        return x * mask.div_(keep)
+
+    return run
+
+
+def _concatenate_step(layer):
+    """``Concatenate`` on the last axis: ``torch.cat`` of its inputs."""
+
+    def run(values, keys, training):
+        return torch.cat([values[key] for key in keys], dim=-1)
+
+    return run
+
+
+def _last_axis_concatenation(node):
+    """Input ids of a ``Concatenate`` node joining float32 rows on the last
+    axis, with no other arguments; None for any other node."""
+    op, args, kwargs = node.operation, node.arguments.args, node.arguments.kwargs
+    if type(op) is not keras.layers.Concatenate or len(args) != 1 or kwargs:
+        return None
+    tensors = args[0]
+    if not isinstance(tensors, (list, tuple)) or not all(
+        isinstance(t, keras.KerasTensor) and t.dtype == "float32" for t in tensors
+    ):
+        return None
+    rank = len(tensors[0].shape)
+    if any(len(t.shape) != rank for t in tensors) or op.axis not in (-1, rank - 1):
+        return None
+    return [id(t) for t in tensors]
+
+
 def _direct_step(layer, inference=False):
     if inference and callable(getattr(layer, "inference_call", None)):
         call = layer.inference_call()
@@ -316,6 +383,17 @@ def _emit(graph, input_ids, steps, compiled, keras_ops, inlined, inference=False
                 compiled.append(op)
             elif simple is not None and type(op) is keras.layers.Activation:
                 steps.append((_activation_step(op), key(simple), output_ids))
+                compiled.append(op)
+            elif (
+                _simple_input(node, ignore=("training",)) is not None
+                and type(op) is keras.layers.Dropout
+            ):
+                simple = _simple_input(node, ignore=("training",))
+                steps.append((_dropout_step(op), key(simple), output_ids))
+                compiled.append(op)
+            elif (joined := _last_axis_concatenation(node)) is not None:
+                keys = tuple(key(i) for i in joined)
+                steps.append((_concatenate_step(op), keys, output_ids))
                 compiled.append(op)
             elif simple is not None and direct:
                 steps.append((_direct_step(op, inference), key(simple), output_ids))
