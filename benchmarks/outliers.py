@@ -92,8 +92,8 @@ d = 100), max_samples=0.5, seeds 0 1 2
 seed spread 0.005 against 0.008)             A        0.843  0.427
   reported                                   B        0.800  0.504
   the current defaults, one run, 3 seeds     all 20   0.822  0.465
-the current defaults, seeds 0 1 2 (dropout
-masks from the training step's generator)    A        0.843  0.427
+the current defaults, seeds 0 1 2, again
+(the base of the two rows below)             A        0.843  0.427
   rows per member drawn from random_state
   (not a fixed hash): seed spread 0.010      A        0.843  0.431
   20 members (budget 200_000): spread
