@@ -384,12 +384,10 @@ def _emit(graph, input_ids, steps, compiled, keras_ops, inlined, inference=False
             elif simple is not None and type(op) is keras.layers.Activation:
                 steps.append((_activation_step(op), key(simple), output_ids))
                 compiled.append(op)
-            elif (
-                _simple_input(node, ignore=("training",)) is not None
-                and type(op) is keras.layers.Dropout
+            elif type(op) is keras.layers.Dropout and (
+                (single := _simple_input(node, ignore=("training",))) is not None
             ):
-                simple = _simple_input(node, ignore=("training",))
-                steps.append((_dropout_step(op), key(simple), output_ids))
+                steps.append((_dropout_step(op), key(single), output_ids))
                 compiled.append(op)
             elif (joined := _last_axis_concatenation(node)) is not None:
                 keys = tuple(key(i) for i in joined)
