@@ -57,7 +57,7 @@ SCALE_FLOOR = 1e-3
     activation_default='"tanh"',
     loss_default='"mae"',
     epochs_auto=(
-        '"auto" gives a budget of 3,000 gradient steps, between 1 and 100\n'
+        '"auto" gives a budget of 750 gradient steps, between 1 and 100\n'
         "        epochs (see ``epochs_``); the outlier detector's hidden layer is\n"
         '        ``(ceil(n_features / 2),)`` with ``hidden_layer_sizes="auto"``.'
     ),

@@ -293,9 +293,12 @@ def test_auto_parameters_follow_the_data_shape():
     # One network trains on every row.
     single = AutoencoderOutlierDetector(**FAST, n_estimators=1).fit(X)
     assert single.max_samples_ == 1.0
-    # A step budget: 600,000 rows take one pass of 3,000 steps, not 100.
+    # A step budget of 750: 600,000 rows take one pass (at least one), not
+    # 100; 20,000 rows (100 steps per pass) take 8; 150 rows 100 (at most).
+    assert _detector_defaults.STEP_BUDGET == 750
     assert _detector_defaults.epochs(600_000, 200) == 1
-    assert _detector_defaults.epochs(20_000, 200) == 30
+    assert _detector_defaults.epochs(20_000, 200) == 8
+    assert _detector_defaults.epochs(150, 150) == 100
 
 
 def test_ensemble_options_need_the_built_dense_networks():
