@@ -55,10 +55,10 @@ hidden_layer_sizes (d = width of X), etc.  mean ROC-AUC
 
 Then, from the last row above as the base ("VAE": ``k=ceil(d/4)``,
 ``(ceil(d/2),)``, tanh, mae, ``beta=1``; a budget of 3,000 gradient steps
-within 1 to 100 epochs until the last rows of the table; seed 0). Fast subset: the 12 sets
-arrhythmia, breastw, cardio, glass, ionosphere, letter, lympho, pima,
-thyroid, vertebral, vowels, wbc (IsolationForest there: ROC-AUC 0.808, AP
-0.486):
+within 1 to 100 epochs until the last rows of the table; seed 0). Fast
+subset: the 12 sets arrhythmia, breastw, cardio, glass, ionosphere, letter,
+lympho, pima, thyroid, vertebral, vowels, wbc (IsolationForest there:
+ROC-AUC 0.808, AP 0.486):
 
 ===========================================  =======  =====  =====
 configuration                                sets     AUC    AP
