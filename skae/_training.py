@@ -19,9 +19,10 @@ Training runs on one of two engines, chosen by :func:`select_engine`:
   internals (``BackupAndRestore``, ``TensorBoard``).
 
 Both compute the same training as ``model.fit`` with the same optimizer settings
-(the same loss curve within float noise), and both are reproducible: batch
-order, dropout, noise and validation corruption come from ``seed``, never from
-a global random generator.
+(the same loss curve within float noise; with dropout, the fast engine draws
+its own masks, :func:`skae._graph._dropout_step`, so the curves agree within
+noise), and both are reproducible: batch order, dropout, noise and validation
+corruption come from ``seed``, never from a global random generator.
 
 :func:`predict` gives a row the same output, to the last bit, whether it is
 scored alone or inside a larger array: matrix kernels pick different code paths
