@@ -94,7 +94,7 @@ class MemberDense(keras.layers.Layer):
         Each member's product runs as a 2-D ``addmm`` with its kernel in the
         layout of :class:`~skae._graph._TransposedKernel`, as a Dense layer's
         does in an inference program: a row gets the same bits in every batch
-        of 16 rows or more (a batched ``einsum`` does not promise that, and
+        of a few rows or more (a batched ``einsum`` does not promise that, and
         costs more on small batches).
         """
         kernels = [_TransposedKernel(k) for k in self.kernel.value.unbind(0)]

@@ -151,10 +151,12 @@ class _TransposedKernel:
     ``get()`` returns the kernel's values as a ``(in, out)`` view of an
     ``(out, in)`` contiguous copy, refreshed whenever the kernel changes in
     place (training, ``set_weights``). On the CPU, a product with a kernel in
-    this layout gives each row the same float32 result in every batch of 16
-    rows or more, whereas the ``(in, out)`` layout takes another kernel for
-    batches of fewer than ~200 rows when the input is ~800 wide (measured with
-    MKL, inputs 1 to 5,000 wide; ``tests/test_serving.py``). A one-output
+    this layout gives each row the same float32 result in every batch of a
+    few rows or more (4 or 16 on the processors measured;
+    :func:`skae._training._fewest_rows` measures it), whereas the
+    ``(in, out)`` layout took another kernel for batches of fewer than ~200
+    rows when the input is ~800 wide on one of them (measured with MKL,
+    inputs 1 to 5,000 wide; ``tests/test_serving.py``). A one-output
     kernel gets a zero second output (``padded``): a product with one output
     column is a matrix-vector product, whose rows depend on the batch size.
     """

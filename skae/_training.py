@@ -28,11 +28,13 @@ corruption come from ``seed``, never from a global random generator.
 scored alone or inside a larger array: matrix kernels pick different code paths
 for different batch shapes (a one-row product is a matrix-vector product) and
 would otherwise differ in the last float32 bits. On the CPU, networks of
-row-wise layers run batches padded to at least :data:`MIN_ROWS` rows, with
-kernels in the layout that makes such batches agree; other networks and other
+row-wise layers run batches padded to the few rows (at most :data:`MIN_ROWS`)
+from which this processor's products agree, with kernels in the layout that
+makes such batches agree; other networks and other
 devices run full batches of :data:`INFERENCE_BATCH_SIZE` rows.
 """
 
+import functools
 import math
 import os
 import threading
@@ -804,10 +806,22 @@ def _train_keras_fit(
 
 # --------------------------------------------------------------- inference
 
-#: On the CPU, a batch has at least this many rows (zero-padded): with Dense
-#: kernels in :func:`~skae._graph.compile_model`'s inference layout, matrix
-#: products then give each row the same bits in every batch.
+#: On the CPU, a batch has at most this many rows more than it holds
+#: (zero-padded) for its matrix products to give each row the same bits in
+#: every batch: with Dense kernels in :func:`~skae._graph.compile_model`'s
+#: inference layout, MKL's products agree from 16 rows on some processors,
+#: from 4 rows on others. :func:`_fewest_rows` measures, per product shape, how
+#: many this processor needs; shapes it does not measure get this many.
 MIN_ROWS = 16
+
+#: Batch sizes at which :func:`_fewest_rows` compares a product's rows with
+#: those of a full batch: every size up to 32, a few larger ones, and the
+#: largest batch the network runs.
+_PROBE_SIZES = (*range(1, 33), 40, 48, 64, 65, 100, 257)
+
+#: Products with more weights than this are not measured (the measurement
+#: would cost more than it saves): they get :data:`MIN_ROWS`.
+_PROBE_WEIGHTS = 2**19
 
 #: Every tensor of a batch holds a multiple of this many values: torch's
 #: element-wise kernels then run each element in their vectorised body (their
@@ -859,15 +873,71 @@ class _Inference:
         )
         rows = BLOCK_VALUES // max(widths)
         self.batch_rows = max(INFERENCE_BATCH_SIZE, rows - rows % ROW_BLOCK)
+        self._products = _product_shapes(model)
+
+    @functools.cached_property
+    def min_rows(self):
+        """The fewest rows of a CPU batch: the most any of the network's
+        products needs (measured once per shape, on first use)."""
+        return max(
+            (_fewest_rows(*shape, self.batch_rows) for shape in self._products),
+            default=MIN_ROWS,
+        )
 
     def rows(self, n):
         """Rows of the batch that holds ``n`` rows on the CPU."""
         multiple = self.row_multiple
-        return max(MIN_ROWS, -(-n // multiple) * multiple)
+        return max(self.min_rows, -(-n // multiple) * multiple)
 
     def threads(self, rows):
         flops = rows * self.flops_per_row
         return max(1, min(torch.get_num_threads(), int(flops // FLOPS_PER_THREAD)))
+
+
+def _product_shapes(model):
+    """``(n_in, n_out, bias)`` of each matrix product of ``model``'s Dense and
+    MemberDense layers, as an inference program runs them (a one-output
+    kernel gets a zero second output, :class:`~skae._graph._TransposedKernel`)."""
+    shapes = set()
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, MemberDense):
+            bias = True
+        elif isinstance(layer, keras.layers.Dense):
+            bias = layer.use_bias
+        else:
+            continue
+        n_in, n_out = layer.kernel.shape[-2:]
+        shapes.add((int(n_in), max(int(n_out), 2), bool(bias)))
+    return shapes
+
+
+@functools.cache
+def _fewest_rows(n_in, n_out, bias, max_rows):
+    """The fewest rows from which this processor's one-thread product of an
+    ``(n_in, n_out)`` kernel, in the inference layout, gives each row the same
+    bits in every batch of up to ``max_rows`` rows: measured on random values
+    (kernel selection depends on the shapes, not on the values) at the
+    :data:`_PROBE_SIZES`; at most :data:`MIN_ROWS`."""
+    if n_in * n_out > _PROBE_WEIGHTS:
+        return MIN_ROWS
+    generator = torch.Generator().manual_seed(0)
+    kernel = torch.rand((n_out, n_in), generator=generator).t()  # (in, out) view
+    offset = torch.rand(n_out, generator=generator) if bias else None
+    x = torch.rand((max_rows, n_in), generator=generator)
+
+    def product(rows):
+        if offset is None:
+            return torch.matmul(rows, kernel)
+        return torch.addmm(offset, rows, kernel)
+
+    with torch.no_grad(), torch_threads(1):
+        full = product(x)
+        differ = [
+            n
+            for n in _PROBE_SIZES
+            if n < max_rows and not torch.equal(product(x[:n]), full[:n])
+        ]
+    return min(MIN_ROWS, max(differ, default=0) + 1)
 
 
 def _widths(model):
@@ -913,7 +983,7 @@ def predict(model, x, *, device, reduce=None, batch_size=None):
     A row gets the same output, to the last bit, whether it is run alone or
     inside a larger array. On the CPU, for networks of Dense layers (see
     :data:`_ROW_WISE_LAYERS`), batches hold the rows rounded up as
-    :data:`MIN_ROWS` and :data:`ROW_BLOCK` say, and every product runs on one
+    :func:`_fewest_rows` and :data:`ROW_BLOCK` say, and every product runs on one
     torch thread (several
     threads split some products differently with the batch size); with more
     torch threads allowed, batches run side by side on that many threads.

@@ -1,5 +1,7 @@
 """AutoencoderTransformer: an autoencoder's bottleneck as features."""
 
+import weakref
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -133,12 +135,25 @@ class AutoencoderTransformer(
     @property
     def _n_features_out(self):
         """Number of features ``transform`` returns (for feature names)."""
-        return int(self.encoder_.output_shape[-1])
+        return _code_width(self.encoder_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _code_width(encoder):
+    """The width of ``encoder``'s output, cached per model: Keras works a
+    functional model's ``output_shape`` out anew on every read, which costs as
+    much as decoding one row."""
+    width = _CODE_WIDTHS.get(encoder)
+    if width is None:
+        width = _CODE_WIDTHS[encoder] = int(encoder.output_shape[-1])
+    return width
+
+
+_CODE_WIDTHS = weakref.WeakKeyDictionary()
 
 
 def _squared_error(x, reconstruction):

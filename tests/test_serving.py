@@ -12,8 +12,8 @@ from skae import (
     AutoencoderTransformer,
     VariationalAutoencoder,
 )
-from skae._backend import keras
-from skae._training import INFERENCE_BATCH_SIZE
+from skae._backend import keras, torch_threads
+from skae._training import INFERENCE_BATCH_SIZE, MIN_ROWS, _fewest_rows
 
 # Sizes around the row block (32) and the batch (1024), and a few others.
 SIZES = [1, 2, 3, 31, 32, 33, 100, 777, 1023, 1024, 1025, 2100]
@@ -68,6 +68,35 @@ def test_a_row_scores_the_same_alone_and_in_any_batch(network):
     # Each row alone, for a sample of rows.
     for i in range(0, len(X), 97):
         np.testing.assert_array_equal(detector.score_samples(X[i : i + 1]), scores[i])
+
+
+@pytest.mark.parametrize(
+    "shape", [(784, 256), (256, 784), (64, 32), (16, 64), (5, 2), (3, 2)]
+)
+@pytest.mark.parametrize("bias", [True, False])
+def test_fewest_rows_is_what_this_processors_products_need(shape, bias):
+    # Checked on other values than the measurement's: from that many rows on,
+    # every batch gives each row the bits of a full batch; with one row fewer,
+    # some batch does not (unless a single row already agrees).
+    n_in, n_out = shape
+    fewest = _fewest_rows(n_in, n_out, bias, INFERENCE_BATCH_SIZE)
+    assert 1 <= fewest <= MIN_ROWS
+    generator = torch.Generator().manual_seed(1)
+    kernel = torch.randn((n_out, n_in), generator=generator).t()
+    offset = torch.randn(n_out, generator=generator)
+    x = torch.randn((INFERENCE_BATCH_SIZE, n_in), generator=generator)
+
+    def product(rows):
+        return torch.addmm(offset, rows, kernel) if bias else rows @ kernel
+
+    with torch.no_grad(), torch_threads(1):
+        full = product(x)
+        agree = {
+            n: torch.equal(product(x[:n]), full[:n])
+            for n in [*range(1, 70), 100, 333, INFERENCE_BATCH_SIZE - 1]
+        }
+    assert all(agree[n] for n in agree if n >= fewest)
+    assert fewest == 1 or not all(agree[n] for n in range(1, fewest))
 
 
 def _detector_scores_by_hand(detector, x):
