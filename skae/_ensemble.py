@@ -97,14 +97,21 @@ class MemberDense(keras.layers.Layer):
         of a few rows or more (a batched ``einsum`` does not promise that, and
         costs more on small batches).
         """
-        kernels = [_TransposedKernel(k) for k in self.kernel.value.unbind(0)]
-        bias = self.bias.value
+        # Views of the weights (training updates them in place), made once:
+        # indexing a tensor on every call costs as much as a small product.
+        members = list(
+            zip(
+                (_TransposedKernel(k) for k in self.kernel.value.unbind(0)),
+                self.bias.value.unbind(0),
+                strict=True,
+            )
+        )
         activation = _torch_activation(self.activation)
 
         def call(x):
             outs = []
-            for member, kernel in enumerate(kernels):
-                y = torch.addmm(bias[member], x[:, member].contiguous(), kernel.get())
+            for member, (kernel, bias) in enumerate(members):
+                y = torch.addmm(bias, x.select(1, member).contiguous(), kernel.get())
                 outs.append(y[:, :1] if kernel.padded else y)
             out = outs[0].unsqueeze(1) if len(outs) == 1 else torch.stack(outs, dim=1)
             return out if activation is None else activation(out)

@@ -46,6 +46,16 @@ _ACTIVATIONS = {
 }
 
 
+#: The in-place form of the torch activations a Dense step can apply to a
+#: result it wrote into a given tensor (:meth:`Program.__call__`'s ``out``).
+_IN_PLACE = {
+    None: lambda x: x,
+    torch.relu: torch.relu_,
+    torch.sigmoid: torch.sigmoid_,
+    torch.tanh: torch.tanh_,
+}
+
+
 def _torch_activation(activation):
     """The torch function for a Keras activation (None for linear)."""
     try:
@@ -72,7 +82,10 @@ class Program:
     compiled_layers : list of keras.Layer
         Layers run as direct torch calls.
     keras_layers : list of keras.Operation
-        Layers and operations run through Keras.
+        Layers and operations run through Keras, or through their own
+        ``direct_call`` (skae's layers).
+    torch_only : bool
+        True when no step calls into Keras (none creates tensors through it).
     """
 
     def __init__(self, steps, input_ids, output_id, compiled_layers, keras_layers):
@@ -81,16 +94,34 @@ class Program:
         self._output_id = output_id
         self.compiled_layers = compiled_layers
         self.keras_layers = keras_layers
+        #: True when every step is plain torch: compiled layers, and layers
+        #: run through their own ``direct_call`` or ``inference_call``.
+        self.torch_only = all(getattr(run, "torch_only", True) for run, _, _ in steps)
 
-    def __call__(self, x, training=False):
+    def __call__(self, x, training=False, out=None):
+        """The output for ``x``; with ``out`` (inference, a tensor of the
+        output's shape), written into ``out`` and ``out`` returned: a last
+        Dense layer computes straight into it, anything else is copied."""
         values = dict.fromkeys(self._input_ids, x)
-        for run, arguments, output_ids in self._steps:
+        last = len(self._steps) - 1
+        for index, (run, arguments, output_ids) in enumerate(self._steps):
+            if (
+                out is not None
+                and index == last
+                and output_ids == [self._output_id]
+                and getattr(run, "into", None) is not None
+                and run.into(values, arguments, out)
+            ):
+                return out
             outputs = run(values, arguments, training)
             if len(output_ids) == 1:
                 values[output_ids[0]] = outputs
             else:
                 values.update(zip(output_ids, keras.tree.flatten(outputs), strict=True))
-        return values[self._output_id]
+        result = values[self._output_id]
+        if out is None:
+            return result
+        return out.copy_(result)
 
     def regularization_losses(self):
         """Weight penalties of the compiled layers, plus every loss the layers
@@ -142,6 +173,18 @@ def _dense_step(layer, inference=False):
             y = y[..., :1].contiguous()
         return y if activation is None else activation(y)
 
+    def into(values, key, out):
+        """``run`` for inference, into ``out``: False where it cannot (the
+        kernel's operations then differ from ``run``'s)."""
+        x = values[key]
+        in_place = _IN_PLACE.get(activation)
+        if bias is None or x.dim() != 2 or kernel.padded or in_place is None:
+            return False
+        in_place(torch.addmm(bias, x, kernel.get(), out=out))
+        return True
+
+    if inference:
+        run.into = into
     return run
 
 
@@ -279,6 +322,7 @@ def _keras_step(operation):
             kwargs["training"] = training
         return operation(*args, **kwargs)
 
+    run.torch_only = False
     return run
 
 
@@ -309,6 +353,7 @@ def _convolution_step(layer):
             return layer(torch.cat([x, x]))[:1]
         return layer(x)
 
+    run.torch_only = False
     return run
 
 

@@ -34,6 +34,7 @@ makes such batches agree; other networks and other
 devices run full batches of :data:`INFERENCE_BATCH_SIZE` rows.
 """
 
+import collections
 import functools
 import math
 import os
@@ -874,6 +875,7 @@ class _Inference:
         rows = BLOCK_VALUES // max(widths)
         self.batch_rows = max(INFERENCE_BATCH_SIZE, rows - rows % ROW_BLOCK)
         self._products = _product_shapes(model)
+        self.row_shape = _row_shape(model)
 
     @functools.cached_property
     def min_rows(self):
@@ -892,6 +894,16 @@ class _Inference:
     def threads(self, rows):
         flops = rows * self.flops_per_row
         return max(1, min(torch.get_num_threads(), int(flops // FLOPS_PER_THREAD)))
+
+
+def _row_shape(model):
+    """The shape of one row of ``model``'s output, or None where Keras does
+    not know it."""
+    try:
+        shape = tuple(model.output_shape[1:])
+    except (AttributeError, ValueError, TypeError):
+        return None
+    return shape if all(isinstance(d, int) and d > 0 for d in shape) else None
 
 
 def _product_shapes(model):
@@ -1019,9 +1031,22 @@ def predict(model, x, *, device, reduce=None, batch_size=None):
     blocks = device.type == "cpu" and plan.row_wise
     if batch_size is None:
         batch_size = plan.batch_rows if blocks else INFERENCE_BATCH_SIZE
-    if blocks and n_samples <= batch_size and not plan.program.keras_layers:
+    if blocks and n_samples <= batch_size and plan.program.torch_only:
         return _predict_one_batch(plan, x, reduce)
     starts = range(0, n_samples, batch_size)
+    # Several CPU batches of a network's output: each batch's last layer
+    # writes straight into the result (padded for the last batch) rather than
+    # into a batch of its own that is then copied in.
+    into = None
+    if (
+        blocks
+        and reduce is None
+        and len(starts) > 1
+        and plan.row_shape is not None
+        and plan.rows(batch_size) == batch_size
+    ):
+        padded_rows = starts[-1] + plan.rows(n_samples - starts[-1])
+        into = torch.empty((padded_rows, *plan.row_shape))
     pinned = None
     if not blocks and device.type == "cuda":  # page-locked: full-speed copies
         pinned = torch.zeros((batch_size, x.shape[1]), pin_memory=True)
@@ -1042,6 +1067,9 @@ def predict(model, x, *, device, reduce=None, batch_size=None):
         padded = plan.rows(rows) if blocks else batch_size
         host = _host_batch(x, start, stop, padded, staging)
         inputs = host.to(device)
+        if into is not None:
+            plan.program(inputs, training=False, out=into[start : start + padded])
+            return None
         out = plan.program(inputs, training=False)
         if reduce is not None:
             out = reduce(inputs, out)
@@ -1065,14 +1093,22 @@ def predict(model, x, *, device, reduce=None, batch_size=None):
             workers = 1
         with torch_threads(1):
             if workers <= 1:
-                return _gather(map(run, starts), starts, n_samples)
-            with ThreadPoolExecutor(workers) as pool:
-                return _gather(pool.map(run_in_thread, starts), starts, n_samples)
+                parts = map(run, starts)
+                if into is None:
+                    return _gather(parts, starts, n_samples)
+                collections.deque(parts, maxlen=0)
+            else:
+                with ThreadPoolExecutor(workers) as pool:
+                    parts = pool.map(run_in_thread, starts)
+                    if into is None:
+                        return _gather(parts, starts, n_samples)
+                    collections.deque(parts, maxlen=0)
+    return into[:n_samples].numpy()
 
 
 def _predict_one_batch(plan, x, reduce):
-    """:func:`predict` of a few rows on the CPU through a network of compiled
-    layers only (nothing in it creates tensors through Keras): the same batch
+    """:func:`predict` of a few rows on the CPU through a network of plain
+    torch steps (nothing in it creates tensors through Keras): the same batch
     as :func:`predict` runs, without its batching machinery, which costs as
     much as the network on one row."""
     n_samples = x.shape[0]
@@ -1080,7 +1116,9 @@ def _predict_one_batch(plan, x, reduce):
     host = _host_batch(
         x, 0, n_samples, padded, lambda rows: torch.empty(rows, x.shape[1])
     )
-    with torch.no_grad(), torch_threads(1):
+    # The device scope: a custom loss in ``reduce`` may create tensors through
+    # Keras, whose default device is a GPU where there is one.
+    with torch.no_grad(), torch_threads(1), device_scope("cpu"):
         out = plan.program(host, training=False)
         if reduce is not None:
             out = reduce(host, out)
