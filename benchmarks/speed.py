@@ -18,9 +18,10 @@ model and skae's ``fit``, all run in turn ``--rounds`` times.
 Inference latency: each of ``transform``, ``inverse_transform``,
 ``score_samples``, ``decision_function`` and ``predict`` on 1, 10, 100 and
 10,000 float32 rows, against torch ``no_grad`` running the same weights as
-``torch.nn.Linear`` layers (the encoder, the decoder, or the whole network
-and the per-row mean squared error, the threshold applied in numpy), from and
-to numpy. skae's time includes scikit-learn's input validation. Calls are
+``torch.nn.Linear`` layers (the encoder, the decoder, or the default
+detector's members and its scoring: scaled absolute errors, KL term,
+standardised per member and averaged, the threshold applied in numpy), from
+and to numpy. skae's time includes scikit-learn's input validation. Calls are
 alternated (skae, torch, skae, ...) and the medians compared.
 
 Threads: both sides run on the same number of torch threads (``--threads``,

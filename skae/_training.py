@@ -1116,14 +1116,16 @@ def _predict_one_batch(plan, x, reduce):
     host = _host_batch(
         x, 0, n_samples, padded, lambda rows: torch.empty(rows, x.shape[1])
     )
-    # The device scope: a custom loss in ``reduce`` may create tensors through
-    # Keras, whose default device is a GPU where there is one.
-    with torch.no_grad(), torch_threads(1), device_scope("cpu"):
+    with torch.no_grad(), torch_threads(1):
         out = plan.program(host, training=False)
         if reduce is not None:
-            out = reduce(host, out)
-    result = out[:n_samples].numpy()
-    if np.shares_memory(result, host.numpy()):  # host may be the caller's array
+            # A custom loss in ``reduce`` may create tensors through Keras,
+            # whose default device is a GPU where there is one.
+            with device_scope("cpu"):
+                out = reduce(host, out)
+    result = out.numpy()[:n_samples]
+    # host may be the caller's array: a result that is (a view of) it is copied.
+    if out.untyped_storage().data_ptr() == host.untyped_storage().data_ptr():
         result = result.copy()
     return result
 
