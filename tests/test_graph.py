@@ -92,3 +92,31 @@ def test_only_feature_axis_concatenation_compiles(axis, compiled):
     np.testing.assert_allclose(
         program(value).detach().numpy(), model(value).detach().numpy(), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    # Dense layers with an in-place activation compute into ``out``; the rest
+    # (no in-place form, a padded one-output kernel, another last layer) are
+    # computed, then copied.
+    "last",
+    ["linear", "relu", "sigmoid", "tanh", "elu", "one unit", "layer"],
+)
+def test_an_inference_program_writes_its_output_into_out(last):
+    inputs = keras.Input((12,))
+    h = keras.layers.Dense(16, activation="tanh")(inputs)
+    if last == "one unit":
+        out = keras.layers.Dense(1)(h)
+    elif last == "layer":
+        out = keras.layers.Activation("sigmoid")(keras.layers.Dense(5)(h))
+    else:
+        out = keras.layers.Dense(5, activation=last)(h)
+    program = compile_model(keras.Model(inputs, out), inference=True)
+    x = torch.as_tensor(X)
+    with torch.no_grad():
+        expected = program(x)
+        buffer = torch.full((70, expected.shape[1]), float("nan"))
+        target = buffer[3:67]  # rows of a larger result, as predict passes
+        returned = program(x, out=target)
+    assert returned.data_ptr() == target.data_ptr()
+    torch.testing.assert_close(target, expected, rtol=0, atol=0)  # the same bits
+    assert torch.isnan(buffer[:3]).all() and torch.isnan(buffer[67:]).all()
