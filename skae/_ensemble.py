@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ._backend import keras
-from ._graph import _torch_activation, _TransposedKernel
+from ._graph import _in_place, _torch_activation, _TransposedKernel
 
 __all__ = [
     "MemberDense",
@@ -95,7 +95,10 @@ class MemberDense(keras.layers.Layer):
         layout of :class:`~skae._graph._TransposedKernel`, as a Dense layer's
         does in an inference program: a row gets the same bits in every batch
         of a few rows or more (a batched ``einsum`` does not promise that, and
-        costs more on small batches).
+        costs more on small batches). The products write into one
+        member-major ``(m, batch, units)`` tensor, returned as its
+        ``(batch, m, units)`` view: the next layer's member slices are then
+        contiguous, and nothing is stacked or copied between layers.
         """
         # Views of the weights (training updates them in place), made once:
         # indexing a tensor on every call costs as much as a small product.
@@ -107,8 +110,16 @@ class MemberDense(keras.layers.Layer):
             )
         )
         activation = _torch_activation(self.activation)
+        in_place = _in_place(activation)
+        units = self.units
 
         def call(x):
+            if in_place is not None and units > 1:
+                out = torch.empty((len(members), x.shape[0], units), device=x.device)
+                for member, (kernel, bias) in enumerate(members):
+                    rows = x.select(1, member).contiguous()
+                    torch.addmm(bias, rows, kernel.get(), out=out[member])
+                return in_place(out).transpose(0, 1)
             outs = []
             for member, (kernel, bias) in enumerate(members):
                 y = torch.addmm(bias, x.select(1, member).contiguous(), kernel.get())
@@ -171,6 +182,16 @@ class MemberInputs(keras.layers.Layer):
     def direct_call(self, x, training=False):
         """:meth:`call` as plain torch operations (see :mod:`skae._graph`)."""
         return x.unsqueeze(1) * self.mask.value
+
+    def inference_call(self):
+        """:meth:`direct_call` for inference, as a function of the inputs:
+        the same values, member-major in memory (see
+        :meth:`MemberDense.inference_call`)."""
+
+        def call(x):
+            return (self.mask.value.unsqueeze(1) * x.unsqueeze(0)).transpose(0, 1)
+
+        return call
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n_members, input_shape[-1])

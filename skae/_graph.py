@@ -56,6 +56,15 @@ _IN_PLACE = {
 }
 
 
+def _in_place(activation):
+    """The in-place form of a torch activation from :func:`_torch_activation`
+    (identity for None), or None where there is none."""
+    try:
+        return _IN_PLACE.get(activation)
+    except TypeError:  # unhashable
+        return None
+
+
 def _torch_activation(activation):
     """The torch function for a Keras activation (None for linear)."""
     try:
@@ -177,7 +186,7 @@ def _dense_step(layer, inference=False):
         """``run`` for inference, into ``out``: False where it cannot (the
         kernel's operations then differ from ``run``'s)."""
         x = values[key]
-        in_place = _IN_PLACE.get(activation)
+        in_place = _in_place(activation)
         if bias is None or x.dim() != 2 or kernel.padded or in_place is None:
             return False
         in_place(torch.addmm(bias, x, kernel.get(), out=out))
