@@ -115,7 +115,7 @@ class MemberDense(keras.layers.Layer):
 
         def call(x):
             if in_place is not None and units > 1:
-                out = torch.empty((len(members), x.shape[0], units), device=x.device)
+                out = x.new_empty((len(members), x.shape[0], units))
                 for member, (kernel, bias) in enumerate(members):
                     rows = x.select(1, member).contiguous()
                     torch.addmm(bias, rows, kernel.get(), out=out[member])

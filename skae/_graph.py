@@ -65,6 +65,12 @@ def _in_place(activation):
         return None
 
 
+def _is_torch(activation):
+    """True for an activation :func:`_torch_activation` maps to torch (or
+    None); False for one it leaves to Keras."""
+    return activation is None or any(activation is f for f in _ACTIVATIONS.values())
+
+
 def _torch_activation(activation):
     """The torch function for a Keras activation (None for linear)."""
     try:
@@ -94,7 +100,7 @@ class Program:
         Layers and operations run through Keras, or through their own
         ``direct_call`` (skae's layers).
     torch_only : bool
-        True when no step calls into Keras (none creates tensors through it).
+        False when a step calls a layer or operation through Keras.
     """
 
     def __init__(self, steps, input_ids, output_id, compiled_layers, keras_layers):
@@ -103,8 +109,10 @@ class Program:
         self._output_id = output_id
         self.compiled_layers = compiled_layers
         self.keras_layers = keras_layers
-        #: True when every step is plain torch: compiled layers, and layers
-        #: run through their own ``direct_call`` or ``inference_call``.
+        #: False when a step calls a layer or operation through Keras (which
+        #: may create tensors on Keras's default device); compiled layers and
+        #: layers run through their own ``direct_call`` or ``inference_call``
+        #: are plain torch.
         self.torch_only = all(getattr(run, "torch_only", True) for run, _, _ in steps)
 
     def __call__(self, x, training=False, out=None):
@@ -194,6 +202,7 @@ def _dense_step(layer, inference=False):
 
     if inference:
         run.into = into
+    run.torch_only = _is_torch(activation)
     return run
 
 
@@ -238,6 +247,7 @@ def _activation_step(layer):
         x = values[key]
         return x if activation is None else activation(x)
 
+    run.torch_only = _is_torch(activation)
     return run
 
 
@@ -521,4 +531,5 @@ def _whole_model_step(model):
         x = values[key]
         return model(x, training=training) if takes_training else model(x)
 
+    run.torch_only = False
     return run

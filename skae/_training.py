@@ -807,18 +807,22 @@ def _train_keras_fit(
 
 # --------------------------------------------------------------- inference
 
-#: On the CPU, a batch has at most this many rows more than it holds
-#: (zero-padded) for its matrix products to give each row the same bits in
-#: every batch: with Dense kernels in :func:`~skae._graph.compile_model`'s
-#: inference layout, MKL's products agree from 16 rows on some processors,
-#: from 4 rows on others. :func:`_fewest_rows` measures, per product shape, how
-#: many this processor needs; shapes it does not measure get this many.
+#: On the CPU, the most rows a batch is padded to (with zero rows) for its
+#: matrix products to give each row the same bits in every batch: with Dense
+#: kernels in :func:`~skae._graph.compile_model`'s inference layout, MKL's
+#: products agree from 16 rows on some processors, from 4 rows on others.
+#: :func:`_fewest_rows` measures, per product shape, how many this processor
+#: needs; shapes it does not measure get this many.
 MIN_ROWS = 16
 
 #: Batch sizes at which :func:`_fewest_rows` compares a product's rows with
-#: those of a full batch: every size up to 32, a few larger ones, and the
-#: largest batch the network runs.
+#: those of a full batch of the network's batch size: every size up to 32 and
+#: a few larger ones (sizes in between are not checked).
 _PROBE_SIZES = (*range(1, 33), 40, 48, 64, 65, 100, 257)
+
+#: Where in the full batch the compared rows start: at the first row and
+#: further in, so that a few rows cannot agree by chance.
+_PROBE_OFFSETS = (0, 5)
 
 #: Products with more weights than this are not measured (the measurement
 #: would cost more than it saves): they get :data:`MIN_ROWS`.
@@ -887,9 +891,10 @@ class _Inference:
         )
 
     def rows(self, n):
-        """Rows of the batch that holds ``n`` rows on the CPU."""
+        """Rows of the batch that holds ``n`` rows on the CPU: at least
+        :attr:`min_rows`, rounded up to a multiple of :attr:`row_multiple`."""
         multiple = self.row_multiple
-        return max(self.min_rows, -(-n // multiple) * multiple)
+        return -(-max(n, self.min_rows) // multiple) * multiple
 
     def threads(self, rows):
         flops = rows * self.flops_per_row
@@ -927,15 +932,16 @@ def _product_shapes(model):
 def _fewest_rows(n_in, n_out, bias, max_rows):
     """The fewest rows from which this processor's one-thread product of an
     ``(n_in, n_out)`` kernel, in the inference layout, gives each row the same
-    bits in every batch of up to ``max_rows`` rows: measured on random values
-    (kernel selection depends on the shapes, not on the values) at the
-    :data:`_PROBE_SIZES`; at most :data:`MIN_ROWS`."""
+    bits as in a batch of ``max_rows`` rows: measured on random values (kernel
+    selection depends on the shapes, not on the values) at the
+    :data:`_PROBE_SIZES` and :data:`_PROBE_OFFSETS`; at most
+    :data:`MIN_ROWS`."""
     if n_in * n_out > _PROBE_WEIGHTS:
         return MIN_ROWS
     generator = torch.Generator().manual_seed(0)
-    kernel = torch.rand((n_out, n_in), generator=generator).t()  # (in, out) view
-    offset = torch.rand(n_out, generator=generator) if bias else None
-    x = torch.rand((max_rows, n_in), generator=generator)
+    kernel = torch.randn((n_out, n_in), generator=generator).t()  # (in, out) view
+    offset = torch.randn(n_out, generator=generator) if bias else None
+    x = torch.randn((max_rows, n_in), generator=generator)
 
     def product(rows):
         if offset is None:
@@ -947,7 +953,9 @@ def _fewest_rows(n_in, n_out, bias, max_rows):
         differ = [
             n
             for n in _PROBE_SIZES
-            if n < max_rows and not torch.equal(product(x[:n]), full[:n])
+            for start in _PROBE_OFFSETS
+            if start + n < max_rows
+            and not torch.equal(product(x[start : start + n]), full[start : start + n])
         ]
     return min(MIN_ROWS, max(differ, default=0) + 1)
 
@@ -1046,7 +1054,7 @@ def predict(model, x, *, device, reduce=None, batch_size=None):
         and plan.rows(batch_size) == batch_size
     ):
         padded_rows = starts[-1] + plan.rows(n_samples - starts[-1])
-        into = torch.empty((padded_rows, *plan.row_shape))
+        into = torch.empty((padded_rows, *plan.row_shape), dtype=torch.float32)
     pinned = None
     if not blocks and device.type == "cuda":  # page-locked: full-speed copies
         pinned = torch.zeros((batch_size, x.shape[1]), pin_memory=True)
@@ -1073,7 +1081,7 @@ def predict(model, x, *, device, reduce=None, batch_size=None):
         out = plan.program(inputs, training=False)
         if reduce is not None:
             out = reduce(inputs, out)
-        result = out[:rows].detach().to("cpu").numpy()
+        result = np.ascontiguousarray(out[:rows].detach().to("cpu").numpy())
         if np.shares_memory(result, host.numpy()):  # the next batch reuses host
             result = result.copy()
         return result
@@ -1123,7 +1131,9 @@ def _predict_one_batch(plan, x, reduce):
             # whose default device is a GPU where there is one.
             with device_scope("cpu"):
                 out = reduce(host, out)
-    result = out.numpy()[:n_samples]
+    # C order whatever the program's layout (an ensemble's is member-major):
+    # numpy's reductions over a result give the same bits in every batch.
+    result = np.ascontiguousarray(out.numpy()[:n_samples])
     # host may be the caller's array: a result that is (a view of) it is copied.
     if out.untyped_storage().data_ptr() == host.untyped_storage().data_ptr():
         result = result.copy()

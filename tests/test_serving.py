@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import skae._training
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -92,11 +93,58 @@ def test_fewest_rows_is_what_this_processors_products_need(shape, bias):
     with torch.no_grad(), torch_threads(1):
         full = product(x)
         agree = {
-            n: torch.equal(product(x[:n]), full[:n])
-            for n in [*range(1, 70), 100, 333, INFERENCE_BATCH_SIZE - 1]
+            n: all(torch.equal(product(x[i : i + n]), full[i : i + n]) for i in (0, 3))
+            for n in [*range(1, 70), 100, 333, INFERENCE_BATCH_SIZE - 4]
         }
     assert all(agree[n] for n in agree if n >= fewest)
     assert fewest == 1 or not all(agree[n] for n in range(1, fewest))
+
+
+def test_padding_keeps_whole_row_blocks_whatever_the_products_need(monkeypatch):
+    # Had a processor's products needed 9 rows, a batch padded to exactly 9
+    # would leave a tensor's last values to torch's scalar remainder loop,
+    # which rounds sigmoid differently; in an ensemble's member-major layers
+    # those are a member's real rows. Padding rounds up to whole row blocks.
+    monkeypatch.setattr(skae._training, "_fewest_rows", lambda *shape: 9)
+    X = _data(8, n_rows=400)
+    detector = AutoencoderOutlierDetector(
+        n_estimators=12,
+        n_components=1,
+        hidden_layer_sizes=(2,),
+        activation="sigmoid",
+        epochs=1,
+        random_state=0,
+    ).fit(X)
+    plan = skae._training._inference(detector._model)
+    assert plan.min_rows == 9 and plan.rows(1) % plan.row_multiple == 0
+    scores = detector.score_samples(X)
+    errors = detector.feature_errors(X)
+    for size in (1, 8, 9, 13):
+        for start in range(0, len(X) - size, 37):
+            rows = slice(start, start + size)
+            np.testing.assert_array_equal(detector.score_samples(X[rows]), scores[rows])
+            np.testing.assert_array_equal(
+                detector.feature_errors(X[rows]), errors[rows]
+            )
+
+
+def test_an_ensembles_outputs_are_c_ordered_in_every_batch():
+    # The ensemble's layers are member-major in memory; what leaves predict is
+    # C-ordered, so numpy's reductions over it (the reconstruction's mean over
+    # members) give a row the same bits alone and in a batch.
+    X = _data(3, n_rows=300)
+    detector = AutoencoderOutlierDetector(
+        n_estimators=8,
+        n_components=1,
+        hidden_layer_sizes=(4,),
+        epochs=1,
+        random_state=0,
+    ).fit(X)
+    members = skae._training.predict(detector._model, X[:5], device="cpu")
+    assert members.shape == (5, 8, 3) and members.flags.c_contiguous
+    full = detector._reconstruct(X)
+    for size in (1, 2, 5, 33):
+        np.testing.assert_array_equal(detector._reconstruct(X[:size]), full[:size])
 
 
 def _detector_scores_by_hand(detector, x):
