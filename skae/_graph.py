@@ -190,11 +190,12 @@ def _dense_step(layer, inference=False):
             y = y[..., :1].contiguous()
         return y if activation is None else activation(y)
 
+    in_place = _in_place(activation)
+
     def into(values, key, out):
         """``run`` for inference, into ``out``: False where it cannot (the
         kernel's operations then differ from ``run``'s)."""
         x = values[key]
-        in_place = _in_place(activation)
         if bias is None or x.dim() != 2 or kernel.padded or in_place is None:
             return False
         in_place(torch.addmm(bias, x, kernel.get(), out=out))

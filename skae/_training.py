@@ -35,6 +35,7 @@ devices run full batches of :data:`INFERENCE_BATCH_SIZE` rows.
 """
 
 import collections
+import contextlib
 import functools
 import math
 import os
@@ -1099,18 +1100,15 @@ def predict(model, x, *, device, reduce=None, batch_size=None):
         workers = min(torch.get_num_threads(), len(starts), plan.threads(n_samples))
         if plan.program.keras_layers:  # Keras layers may keep per-call state
             workers = 1
-        with torch_threads(1):
+        with torch_threads(1), contextlib.ExitStack() as stack:
             if workers <= 1:
                 parts = map(run, starts)
-                if into is None:
-                    return _gather(parts, starts, n_samples)
-                collections.deque(parts, maxlen=0)
             else:
-                with ThreadPoolExecutor(workers) as pool:
-                    parts = pool.map(run_in_thread, starts)
-                    if into is None:
-                        return _gather(parts, starts, n_samples)
-                    collections.deque(parts, maxlen=0)
+                pool = stack.enter_context(ThreadPoolExecutor(workers))
+                parts = pool.map(run_in_thread, starts)
+            if into is None:
+                return _gather(parts, starts, n_samples)
+            collections.deque(parts, maxlen=0)  # each batch fills its rows
     return into[:n_samples].numpy()
 
 
